@@ -1,0 +1,48 @@
+# The two commands: `make demo` and `make test`. Each sets up everything it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MELTANO_VENV := .venv-meltano
+SIM_PORT ?= 8899
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck bench readme clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
+	$(BIN)/pip install -q --disable-pip-version-check -e . --group test --group lint --group typing
+	touch $@
+
+$(MELTANO_VENV)/.installed:
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(MELTANO_VENV)/bin/pip install -q --disable-pip-version-check "meltano>=3.5,<5"
+	touch $@
+
+# Meltano installs the extractor (this checkout) and target-duckdb into .meltano/.
+.meltano/.installed: $(MELTANO_VENV)/.installed meltano.yml pyproject.toml
+	$(MELTANO_VENV)/bin/meltano install
+	touch $@
+
+demo: $(BIN)/.installed .meltano/.installed
+	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" SIM_PORT=$(SIM_PORT) bash scripts/demo.sh
+
+test: $(BIN)/.installed .meltano/.installed
+	MELTANO_BIN="$(CURDIR)/$(MELTANO_VENV)/bin/meltano" $(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check tap_pardot tests scripts
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy tap_pardot
+
+bench: $(BIN)/.installed
+	$(BIN)/python scripts/benchmark.py
+
+# Regenerates the README's settings table from `tap-pardot --about --format=markdown`.
+readme: $(BIN)/.installed
+	$(BIN)/python scripts/update_readme.py
+
+clean:
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano output .pytest_cache
