@@ -1,0 +1,5 @@
+"""Allows `python -m tap_pardot`."""
+
+from tap_pardot.tap import TapPardot
+
+TapPardot.cli()

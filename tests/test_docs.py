@@ -1,0 +1,62 @@
+"""The settings are written once: README, meltano.yml and the tap's schema must agree."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import update_readme  # noqa: E402
+
+from tap_pardot.tap import TapPardot  # noqa: E402
+
+SCHEMA = TapPardot.config_jsonschema["properties"]
+DESIGN_SETTINGS = {
+    "start_date", "end_date", "client_id", "client_secret", "refresh_token", "username",
+    "private_key", "private_key_passphrase", "auth_flow", "email", "password", "user_key",
+    "pardot_business_unit_id", "api_version", "is_sandbox", "api_base_url", "auth_base_url",
+    "timezone", "sync_mode", "stream_sync_modes", "export_window_days", "export_poll_seconds",
+    "export_timeout_hours", "max_concurrency", "page_size", "max_api_calls",
+    "request_timeout_seconds", "include_deleted",
+}
+SECRETS = {"client_secret", "refresh_token", "private_key", "private_key_passphrase",
+           "password", "user_key"}
+
+
+@pytest.fixture(scope="module")
+def extractor() -> dict:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    return next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-pardot")
+
+
+def test_schema_has_exactly_the_settings_contract() -> None:
+    assert DESIGN_SETTINGS <= set(SCHEMA)
+
+
+def test_secrets_are_marked_in_schema_and_meltano(extractor: dict) -> None:
+    secret_in_schema = {name for name, prop in SCHEMA.items() if prop.get("secret")}
+    sensitive = {s["name"] for s in extractor["settings"] if s.get("sensitive")}
+    assert secret_in_schema == SECRETS
+    assert sensitive == SECRETS
+
+
+def test_meltano_settings_match_schema(extractor: dict) -> None:
+    assert [s["name"] for s in extractor["settings"]] == list(SCHEMA)
+
+
+def test_readme_settings_table_is_generated_from_about() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert update_readme.render(readme) == readme, "run `make readme`"
+
+
+def test_about_lists_every_setting() -> None:
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_pardot", "--about", "--format=json"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert set(json.loads(about)["settings"]["properties"]) == set(SCHEMA)
