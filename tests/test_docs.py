@@ -34,7 +34,7 @@ def extractor() -> dict:
     return next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-pardot")
 
 
-def test_schema_has_exactly_the_settings_contract() -> None:
+def test_schema_has_every_setting_of_the_contract() -> None:
     assert DESIGN_SETTINGS <= set(SCHEMA)
 
 
@@ -46,7 +46,8 @@ def test_secrets_are_marked_in_schema_and_meltano(extractor: dict) -> None:
 
 
 def test_meltano_settings_match_schema(extractor: dict) -> None:
-    assert [s["name"] for s in extractor["settings"]] == list(SCHEMA)
+    """meltano.yml lists the tap's own settings (the SDK's built-in ones come with Meltano)."""
+    assert [s["name"] for s in extractor["settings"]] == [n for n in SCHEMA if n in DESIGN_SETTINGS]
 
 
 def test_readme_settings_table_is_generated_from_about() -> None:

@@ -1,0 +1,149 @@
+"""The settings contract (names fixed by the design), hosts and one-line config checks."""
+
+from __future__ import annotations
+
+import typing as t
+import zoneinfo
+
+from singer_sdk import typing as th
+
+AUTH_FLOWS = ("refresh_token", "jwt_bearer", "client_credentials", "legacy")
+SYNC_MODES = ("auto", "export", "query")
+
+API_HOSTS = {False: "https://pi.pardot.com", True: "https://pi.demo.pardot.com"}
+AUTH_HOSTS = {False: "https://login.salesforce.com", True: "https://test.salesforce.com"}
+
+_S = th.Property
+CONFIG_SCHEMA = th.PropertiesList(
+    _S("start_date", th.DateTimeType, required=True,
+       description="Earliest `updated_at` to extract on a first run."),
+    _S("end_date", th.DateTimeType, description="Upper bound, for bounded backfills."),
+    _S("client_id", th.StringType, description="Salesforce connected app's client id."),
+    _S("client_secret", th.StringType, secret=True,
+       description="Salesforce connected app's client secret (refresh-token and "
+       "client-credentials flows)."),
+    _S("refresh_token", th.StringType, secret=True,
+       description="Salesforce OAuth refresh token (refresh-token flow)."),
+    _S("username", th.StringType,
+       description="Salesforce username, the JWT subject (JWT bearer flow)."),
+    _S("private_key", th.StringType, secret=True,
+       description="PEM RSA private key signing the JWT assertion (JWT bearer flow)."),
+    _S("private_key_passphrase", th.StringType, secret=True,
+       description="Passphrase of `private_key`, if it is encrypted."),
+    _S("auth_flow", th.StringType(allowed_values=list(AUTH_FLOWS)),
+       description="Auth flow; inferred from the keys given when not set."),
+    _S("email", th.StringType, description="Pardot user email (legacy login, API v3/v4)."),
+    _S("password", th.StringType, secret=True,
+       description="Pardot user password (legacy login, API v3/v4)."),
+    _S("user_key", th.StringType, secret=True,
+       description="Pardot user key (legacy login, API v3/v4)."),
+    _S("pardot_business_unit_id", th.StringType,
+       description="Business unit id (0Uv…), sent as `Pardot-Business-Unit-Id`; "
+       "required for OAuth."),
+    _S("api_version", th.IntegerType(allowed_values=[3, 4, 5]), default=5,
+       description="Which Pardot API to call: 3, 4 or 5."),
+    _S("is_sandbox", th.BooleanType, default=False,
+       description="Use pi.demo.pardot.com and test.salesforce.com."),
+    _S("api_base_url", th.URIType,
+       description="Overrides the API host (a simulator, a proxy)."),
+    _S("auth_base_url", th.URIType,
+       description="Overrides the OAuth token host (My Domain, a simulator)."),
+    _S("timezone", th.StringType, default="UTC",
+       description="IANA timezone of the Pardot API user: naive timestamps (v3/v4, "
+       "export CSVs) are read in it."),
+    _S("sync_mode", th.StringType(allowed_values=list(SYNC_MODES)), default="auto",
+       description="How streams fetch records: auto, export or query."),
+    _S("stream_sync_modes", th.ObjectType(additional_properties=th.StringType(
+        allowed_values=list(SYNC_MODES))), default={},
+       description="Per-stream override of `sync_mode`: stream name -> mode."),
+    _S("export_window_days", th.IntegerType(minimum=1, maximum=365), default=30,
+       description="Width of one export's date window, in days."),
+    _S("export_poll_seconds", th.NumberType(exclusive_minimum=0), default=60,
+       description="Unit of the export poll schedule: the n-th poll waits "
+       "`export_poll_seconds * ceil(n^2/5 + 1)`."),
+    _S("export_timeout_hours", th.NumberType(exclusive_minimum=0), default=24,
+       description="Give up (clear error, state kept) on an export not complete by then."),
+    _S("max_concurrency", th.IntegerType(minimum=1, maximum=5), default=5,
+       description="Requests in flight at once, across all work of the run."),
+    _S("page_size", th.IntegerType(minimum=1),
+       description="Records per query page (default 1000 on v5, 200 on v3/v4)."),
+    _S("max_api_calls", th.IntegerType(minimum=1),
+       description="API call budget for one run: stop cleanly with state saved "
+       "before exceeding it."),
+    _S("request_timeout_seconds", th.NumberType(exclusive_minimum=0), default=300,
+       description="Timeout of one HTTP request, in seconds."),
+    _S("include_deleted", th.BooleanType, default=True,
+       description="Also extract records in the recycle bin, flagged `is_deleted`."),
+).to_dict()
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line naming the setting."""
+
+
+_FLOW_KEYS = {
+    "jwt_bearer": ("client_id", "username", "private_key"),
+    "refresh_token": ("client_id", "client_secret", "refresh_token"),
+    "client_credentials": ("client_id", "client_secret"),
+    "legacy": ("email", "password", "user_key"),
+}
+
+
+def infer_auth_flow(config: t.Mapping[str, t.Any]) -> str:
+    """The explicit `auth_flow`, else the first flow whose keys are all given."""
+    if flow := config.get("auth_flow"):
+        return str(flow)
+    for flow in ("jwt_bearer", "refresh_token", "legacy", "client_credentials"):
+        if all(config.get(key) for key in _FLOW_KEYS[flow]):
+            return flow
+    msg = (
+        "No credentials: set `client_id`, `client_secret` and `refresh_token` "
+        "(or `username` + `private_key` for JWT, or `auth_flow: client_credentials`)"
+    )
+    raise ConfigError(msg)
+
+
+def check_config(config: t.Mapping[str, t.Any]) -> str:
+    """Validate what the JSON schema cannot; return the auth flow. Raises ConfigError."""
+    flow = infer_auth_flow(config)
+    missing = [key for key in _FLOW_KEYS[flow] if not config.get(key)]
+    if missing:
+        msg = f"auth_flow {flow} needs setting `{missing[0]}`"
+        raise ConfigError(msg)
+    version = int(config.get("api_version", 5))
+    if flow == "legacy" and version == 5:
+        msg = "auth_flow legacy works with `api_version` 3 or 4 only; v5 needs OAuth"
+        raise ConfigError(msg)
+    if flow != "legacy" and not config.get("pardot_business_unit_id"):
+        msg = "Setting `pardot_business_unit_id` is required for OAuth (an 18-char id, 0Uv…)"
+        raise ConfigError(msg)
+    tz = config.get("timezone") or "UTC"
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        msg = f"Setting `timezone` is not an IANA timezone name: {tz!r}"
+        raise ConfigError(msg) from None
+    modes = config.get("stream_sync_modes") or {}
+    for stream, mode in modes.items():
+        if mode not in SYNC_MODES:
+            msg = f"Setting `stream_sync_modes.{stream}` must be one of {', '.join(SYNC_MODES)}"
+            raise ConfigError(msg)
+    return flow
+
+
+def api_base_url(config: t.Mapping[str, t.Any]) -> str:
+    """The Pardot API host: `api_base_url`, else by `is_sandbox`."""
+    url = config.get("api_base_url") or API_HOSTS[bool(config.get("is_sandbox"))]
+    return str(url).rstrip("/")
+
+
+def auth_base_url(config: t.Mapping[str, t.Any]) -> str:
+    """The Salesforce token host: `auth_base_url`, else by `is_sandbox`."""
+    url = config.get("auth_base_url") or AUTH_HOSTS[bool(config.get("is_sandbox"))]
+    return str(url).rstrip("/")
+
+
+def page_size(config: t.Mapping[str, t.Any]) -> int:
+    """Records per query page: the setting, capped at the API maximum."""
+    cap = 1000 if int(config.get("api_version", 5)) == 5 else 200
+    return min(int(config.get("page_size") or cap), cap)
