@@ -1,0 +1,387 @@
+"""PardotStream: the transport every stream uses (hosts, auth, gate, retries, error mapping,
+state checkpoints). The query and export paths build on it; streams only declare."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing as t
+from functools import cached_property
+from importlib import resources
+
+import requests
+from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from typing_extensions import override
+
+from tap_pardot import schemas
+from tap_pardot.auth import AuthError, token_in
+from tap_pardot.convert import RecordConverter, parse_utc
+from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
+from tap_pardot.settings import api_base_url
+
+if t.TYPE_CHECKING:
+    from backoff.types import Details
+
+from tap_pardot.auth import Authenticator
+
+RETRIABLE_CODES = frozenset({66, 183, 202, 214})  # concurrency, internal, timeouts
+TOKEN_CODES = frozenset({1, 184})  # legacy api key / OAuth token invalid or expired
+MAX_TRIES = 6
+
+
+class PardotAPIError(FatalAPIError):
+    """A Pardot error that retrying will not fix; the message is one line."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TokenRejected(RetriableAPIError):
+    """401 / 184 / legacy 1: refresh the credentials and send the request again once."""
+
+
+_CODE_HINTS = {
+    184: "the access token was refused after a refresh: the connected app needs the "
+    "`pardot_api` scope and the user must be synced to the business unit",
+    181: "a required header is missing: set `pardot_business_unit_id`",
+    182: "invalid header value: check `pardot_business_unit_id` (18 chars, 0Uv…)",
+    201: "business unit not found or inactive: check `pardot_business_unit_id`, and "
+    "`is_sandbox` / `api_base_url` (sandbox business units live on pi.demo.pardot.com)",
+    49: "access denied: check the API user's permissions and the business unit",
+    46: "the API user lacks a required permission",
+    1: "the api key was refused after a fresh login: check `email`, `password`, `user_key`",
+    88: "this account must use API version 4: set `api_version: 4`",
+    89: "this account cannot use API version 4: set `api_version: 3`",
+    199: "api_key authentication is retired for this account: use OAuth "
+    "(`client_id`, `client_secret`, `refresh_token`)",
+}
+
+
+def response_json(response: requests.Response) -> t.Any:
+    """The parsed JSON body, cached on the response; None when it is not JSON."""
+    cache = response.__dict__
+    if "_pardot_json" not in cache:
+        try:
+            cache["_pardot_json"] = response.json()
+        except ValueError:
+            cache["_pardot_json"] = None
+    return cache["_pardot_json"]
+
+
+def pardot_error(response: requests.Response) -> tuple[int | None, str]:
+    """(code, message) from a v5 `{"code","message"}` or v3/v4 `@attributes` envelope."""
+    ctype = response.headers.get("Content-Type", "")
+    if response.status_code < 400 and "json" not in ctype:
+        return None, ""
+    body = response_json(response)
+    if not isinstance(body, dict):
+        return None, ""
+    if "code" in body and "message" in body:
+        return _int(body["code"]), str(body["message"])
+    attrs = body.get("@attributes")
+    if isinstance(attrs, dict) and attrs.get("stat") == "fail":
+        err = body.get("err")
+        message = err if isinstance(err, str) else str(err)
+        return _int(attrs.get("err_code")), message
+    return None, ""
+
+
+def _int(value: t.Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class GatedSession(requests.Session):
+    """A session whose every request passes the run's gate (concurrency and budget).
+
+    With `stream=True` the slot is held until the response is closed, so a download
+    counts as in flight while its body is read.
+    """
+
+    def __init__(self, gate: RequestGate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    @override
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        release = self.gate.acquire()
+        try:
+            response = super().send(request, **kwargs)
+        except BaseException:
+            release()
+            raise
+        if not kwargs.get("stream"):
+            release()
+            return response
+        close = response.close
+
+        def close_and_release() -> None:
+            try:
+                close()
+            finally:
+                release()
+
+        response.close = close_and_release  # type: ignore[method-assign]
+        return response
+
+
+@dataclasses.dataclass
+class RunContext:
+    """What all streams of one run share: one gate, one token, one stop reason."""
+
+    gate: RequestGate
+    authenticator: Authenticator
+    flow: str
+    backoff_factor: float = 1.0
+    stop_reason: str | None = None
+
+    def note_stop(self, reason: str) -> None:
+        """Remember why the run stopped early (logged once at the end of the run)."""
+        self.stop_reason = self.stop_reason or reason
+
+
+class PardotStream(RESTStream[t.Any]):
+    """Base of every Pardot stream: declarations plus the transport."""
+
+    # Declarations (plain data; the export path reads these too)
+    v5_path: t.ClassVar[str] = ""
+    v3_object: t.ClassVar[str] = ""
+    v3_collection: t.ClassVar[str] = ""
+    v3_sort_by: t.ClassVar[str] = "updated_at"  # or "id" where v3/v4 cannot sort by it
+    v5_order: t.ClassVar[str] = "updated_at"  # or "id" where v5 cannot filter/sort by it
+    deletable: t.ClassVar[bool] = True
+    export_object: t.ClassVar[str | None] = None
+    export_procedure: t.ClassVar[str] = "filter_by_updated_at"
+    export_deleted_argument: t.ClassVar[str | None] = None
+    export_unavailable_fields: t.ClassVar[tuple[str, ...]] = ()
+
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)  # type: ignore[assignment]
+    replication_key = "updated_at"
+    schema = StreamSchema(SchemaDirectory(resources.files(schemas)))
+    # State is written at safe points only (page ends, whole export windows), by checkpoint().
+    STATE_MSG_FREQUENCY = 10**15
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        # Per-record increments only raise the progress marker (a running max, promoted when
+        # the stream ends); the resumable bookmark is set by checkpoint() at safe points.
+        return False
+
+    # Run-wide pieces live on the tap (one gate and one token for all streams).
+    @property
+    def run(self) -> RunContext:
+        """The tap's RunContext: gate, authenticator, auth flow."""
+        return t.cast("RunContext", self._tap.run)  # type: ignore[attr-defined]
+
+    @property
+    def api_version(self) -> int:
+        """3, 4 or 5."""
+        return int(self.config.get("api_version", 5))
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return api_base_url(self.config)
+
+    @property
+    @override
+    def authenticator(self) -> Authenticator:
+        return t.cast("Authenticator", self.run.authenticator)
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        if not isinstance(self._requests_session, GatedSession):
+            self._requests_session = GatedSession(self.run.gate)
+        return self._requests_session
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return t.cast("int", self.config.get("request_timeout_seconds") or 300)
+
+    @cached_property
+    def converter(self) -> RecordConverter:
+        """Rows (v5 JSON, v3/v4 JSON, CSV) -> typed records of this stream's schema."""
+        return RecordConverter(self.schema, self.config.get("timezone") or "UTC",
+                               replication_key=self.replication_key)
+
+    @property
+    def selected_properties(self) -> list[str]:
+        """Selected property names (snake_case), `id` and `updated_at` always included."""
+        names = [name for name in self.schema["properties"]
+                 if self.mask.get(("properties", name), True)]
+        for must in ("updated_at", "id"):
+            if must not in names and must in self.schema["properties"]:
+                names.insert(0, must)
+        return names
+
+    # Requests
+
+    def pardot_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, t.Any] | None = None,
+        json: t.Any = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """One API call with auth, headers, gate, retries, error mapping, token refresh.
+
+        Raises PardotAPIError (fatal), StopRun (daily limit / budget), AuthError.
+        With `stream=True`, close the response (use `with`) to free the request slot.
+        """
+        prepared = self.build_prepared_request(
+            method=method, url=url, params=params, json=json, headers=self.http_headers
+        )
+
+        def send(request: requests.PreparedRequest) -> requests.Response:
+            request = self.authenticator(request)
+            response = self.requests_session.send(request, timeout=self.timeout, stream=stream)
+            try:
+                self.validate_response(response)
+            except Exception:
+                response.close()
+                raise
+            return response
+
+        return self.request_decorator(send)(prepared)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        code, message = pardot_error(response)
+        status = response.status_code
+        if code is None and status < 400:
+            return
+        if code == 122:
+            msg = (f"Pardot's daily API limit is used up (error 122, {message}); the state is "
+                   "saved: run again after the account's day resets (midnight, account time)")
+            self.run.gate.stop(msg)
+            raise DailyLimitReached(msg)
+        if code in TOKEN_CODES or status == 401:
+            self._token_refused(response, code, message)
+        if code in RETRIABLE_CODES or status >= 500 or status == 429:
+            raise RetriableAPIError(self._error_line(response, code, message), response)
+        raise PardotAPIError(self._error_line(response, code, message), code)
+
+    def _token_refused(self, response: requests.Response, code: int | None, msg: str) -> None:
+        """Refresh and resend once; refused again means a credentials problem."""
+        auth = self.authenticator
+        request = response.request
+        used = token_in(request)
+        if used is not None and auth.access_token is not None and used != auth.access_token:
+            raise TokenRejected("credentials were replaced meanwhile", response)
+        if getattr(request, "_pardot_refreshed", False):
+            raise PardotAPIError(self._error_line(response, code or 184, msg), code)
+        request._pardot_refreshed = True  # type: ignore[union-attr]
+        auth.invalidate(used)
+        raise TokenRejected(f"token refused (error {code}); refreshing", response)
+
+    def _error_line(self, response: requests.Response, code: int | None, message: str) -> str:
+        where = requests.utils.urlparse(response.url).path
+        hint = _CODE_HINTS.get(code or 0)
+        text = f"Pardot error {code} (HTTP {response.status_code}) on {where}: {message}"
+        if code is None:
+            text = f"HTTP {response.status_code} on {where}: {response.text[:200]!r}"
+            if response.status_code == 404:
+                hint = "no such endpoint: check `api_base_url` / `is_sandbox`"
+        return f"{text}: {hint}" if hint else text
+
+    @override
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        def waits() -> t.Generator[float, t.Any, None]:
+            exc = yield  # type: ignore[misc]
+            tries = 0
+            while True:
+                tries += 1
+                wait = 0.0 if isinstance(exc, TokenRejected) else min(2.0**tries, 120.0)
+                exc = yield wait * self.run.backoff_factor
+
+        return waits()
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return MAX_TRIES
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        exc = details.get("exception")
+        self.logger.warning(
+            "Retrying %s after try %d (%.1fs): %s", self.name, details.get("tries"),
+            details.get("wait") or 0.0, exc,
+        )
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        code, message = pardot_error(response)
+        return self._error_line(response, code, message)
+
+    # State
+
+    def checkpoint(
+        self, bookmark: str | dt.datetime | None = None, *, tie_id: int | None = None,
+        extra: dict[str, t.Any] | None = None,
+    ) -> None:
+        """Record a resumable point and emit STATE.
+
+        `bookmark`: every record with `updated_at` < bookmark has been emitted (and, with
+        `tie_id`, those at the bookmark with id <= tie_id). `extra` keys are merged into
+        this stream's state (None values delete keys): the export path keeps its
+        in-flight export there.
+        """
+        state = self.stream_state
+        if bookmark is not None:
+            value = bookmark.isoformat() if isinstance(bookmark, dt.datetime) else bookmark
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = value
+            if tie_id is None:
+                state.pop("tie_break", None)
+            else:
+                state["tie_break"] = {"updated_at": value, "id": tie_id}
+        for key, val in (extra or {}).items():
+            if val is None:
+                state.pop(key, None)
+            else:
+                state[key] = val
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    def begin_sync(self) -> None:
+        """Mark progress as checkpointed (the SDK would warn "not resumable" otherwise)."""
+        self.stream_state.setdefault(
+            "progress_markers", {"Note": "The bookmark moves at checkpoints: page ends, "
+                                 "whole export windows."}
+        )
+
+    def resume_point(self, context: t.Any) -> tuple[dt.datetime, int | None]:
+        """(start, tie_id): the bookmark (or `start_date`) and the id already emitted at it."""
+        start = self.get_starting_timestamp(context)
+        if start is None:
+            msg = "Setting `start_date` is required"
+            raise PardotAPIError(msg)
+        start = start.astimezone(dt.timezone.utc)
+        tie = self.stream_state.get("tie_break") or {}
+        tie_id = None
+        value = self.stream_state.get("replication_key_value")
+        if tie.get("updated_at") and tie["updated_at"] == value and parse_utc(value) == start:
+            tie_id = int(tie["id"])
+        return start, tie_id
+
+    @property
+    def end_date(self) -> dt.datetime | None:
+        """`end_date` as aware UTC, if set."""
+        value = self.config.get("end_date")
+        return parse_utc(value) if value else None
+
+    def stop_run(self, exc: StopRun) -> None:
+        """Log a clean stop once; the caller returns so the SDK writes the state."""
+        self.run.note_stop(str(exc))
+
+
+__all__ = ["AuthError", "PardotAPIError", "PardotStream", "StopRun", "TokenRejected"]

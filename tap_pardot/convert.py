@@ -1,0 +1,228 @@
+"""API rows (v5 JSON, v3/v4 JSON, export CSV) -> typed snake_case records with UTC times.
+
+One converter per stream and run, built from the stream's JSON schema; `convert()` is on
+the per-record hot path (an export can hold millions of rows), so field specs are resolved
+once and the row loop does a dict lookup and one call per field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+import zoneinfo
+from decimal import Decimal
+
+UTC = dt.timezone.utc
+Window = tuple[dt.datetime | None, dt.datetime | None]
+
+_TRUE = frozenset({"true", "1", "yes", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "f", "n"})
+_INT, _BOOL, _DATETIME, _STR, _NUM, _ANY = range(6)
+
+
+def snake_to_camel(name: str) -> str:
+    """`prospect_id` -> `prospectId` (the v5 field name)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_to_snake(name: str) -> str:
+    """`prospectId` -> `prospect_id`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _kind(prop: t.Mapping[str, t.Any]) -> int:
+    types = prop.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if "integer" in types:
+        return _INT
+    if "boolean" in types:
+        return _BOOL
+    if "number" in types:
+        return _NUM
+    if "string" in types:
+        return _DATETIME if prop.get("format") == "date-time" else _STR
+    return _ANY
+
+
+def to_int(value: t.Any) -> int:
+    """Integers arrive as ints, numeric strings or (v3/v4) floats."""
+    if isinstance(value, int):
+        return int(value)
+    try:
+        return int(value)
+    except ValueError:
+        return int(Decimal(str(value)))
+
+
+def to_bool(value: t.Any) -> bool:
+    """Booleans arrive as bools, 0/1 (v3/v4 JSON) or `true`/`false` (CSV)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    msg = f"not a boolean: {value!r}"
+    raise ValueError(msg)
+
+
+class RecordConverter:
+    """Convert rows of one stream; naive times are read in `tz` (the API user's zone)."""
+
+    def __init__(
+        self,
+        schema: t.Mapping[str, t.Any],
+        tz: str | dt.tzinfo = "UTC",
+        *,
+        replication_key: str | None = "updated_at",
+    ) -> None:
+        self.tz = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
+        self._utc_tz = self.tz in (UTC, zoneinfo.ZoneInfo("UTC"))
+        self._hour_offsets: dict[str, dt.timedelta | None] = {}
+        props = schema.get("properties", {})
+        self._template: dict[str, t.Any] = dict.fromkeys(props)
+        self._fields: dict[str, tuple[str, int]] = {}
+        for name, prop in props.items():
+            spec = (name, _kind(prop))
+            self._fields[name] = spec
+            self._fields.setdefault(snake_to_camel(name), spec)
+        self.replication_key = replication_key
+        self._rkey_names = (replication_key, snake_to_camel(replication_key or ""))
+
+    def convert(
+        self,
+        row: t.Mapping[str, t.Any],
+        *,
+        fold_hint: int | None = None,
+        window: Window | None = None,
+    ) -> dict[str, t.Any]:
+        """One typed record. Keys may be snake_case or camelCase; unknown keys are dropped.
+
+        A naive replication-key time repeated at a DST fall-back is resolved by `window`
+        (UTC bounds the instant must lie in, either may be None) or else `fold_hint`
+        (0 = first occurrence, the default; 1 = second). Other naive times use `fold_hint`.
+        """
+        out = self._template.copy()
+        fields = self._fields
+        snake, camel = self._rkey_names
+        rraw = row.get(snake) if snake in row else row.get(camel)
+        for key, value in row.items():
+            spec = fields.get(key)
+            if spec is None or value is None or value == "":
+                continue
+            name, kind = spec
+            if kind == _DATETIME:
+                # A time equal to the replication key's (say created_at == updated_at) is
+                # the same instant, so the window disambiguates it too.
+                out[name] = self.to_utc_iso(
+                    value, fold_hint=fold_hint, window=window if value == rraw else None
+                )
+            elif kind == _INT:
+                out[name] = value if type(value) is int else to_int(value)
+            elif kind == _BOOL:
+                out[name] = value if type(value) is bool else to_bool(value)
+            elif kind == _STR:
+                out[name] = value if type(value) is str else _to_str(value)
+            elif kind == _NUM:
+                out[name] = value if isinstance(value, (int, float)) else Decimal(str(value))
+            else:
+                out[name] = value
+        return out
+
+    def to_utc(
+        self,
+        value: str | dt.datetime,
+        *,
+        fold_hint: int | None = None,
+        window: Window | None = None,
+    ) -> dt.datetime:
+        """Parse an ISO time (with offset, or naive in `tz`) into an aware UTC datetime."""
+        parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+        if self._utc_tz:
+            return parsed.replace(tzinfo=UTC)
+        first = parsed.replace(tzinfo=self.tz).astimezone(UTC)
+        second = parsed.replace(tzinfo=self.tz, fold=1).astimezone(UTC)
+        if first == second:
+            return first
+        if window is not None:
+            lo, hi = window
+            inside = [c for c in (first, second) if (lo is None or c >= lo)
+                      and (hi is None or c <= hi)]
+            if len(inside) == 1:
+                return inside[0]
+        return second if fold_hint == 1 else first
+
+    def to_utc_iso(
+        self,
+        value: str | dt.datetime,
+        *,
+        fold_hint: int | None = None,
+        window: Window | None = None,
+    ) -> str:
+        """Like `to_utc`, as `2025-11-02T05:30:00+00:00`."""
+        if isinstance(value, str):
+            if len(value) == 25 and value.endswith("+00:00"):
+                return value.replace(" ", "T", 1)
+            if len(value) == 19:
+                offset = self._offset_of_hour(value[:13])
+                if offset is not None:
+                    naive = dt.datetime.fromisoformat(value) - offset
+                    return naive.isoformat() + "+00:00"
+        return self.to_utc(value, fold_hint=fold_hint, window=window).isoformat()
+
+    def _offset_of_hour(self, hour: str) -> dt.timedelta | None:
+        """The zone's UTC offset through a local hour, or None if it changes in it."""
+        if hour in self._hour_offsets:
+            return self._hour_offsets[hour]
+        offset: dt.timedelta | None = None
+        try:
+            top = dt.datetime.fromisoformat(f"{hour}:00:00")
+        except ValueError:
+            return None
+        ends = (top, top + dt.timedelta(minutes=59, seconds=59))
+        offsets = {end.replace(tzinfo=self.tz, fold=fold).utcoffset()
+                   for end in ends for fold in (0, 1)}
+        if len(offsets) == 1:
+            offset = offsets.pop()
+        if len(self._hour_offsets) > 100_000:
+            self._hour_offsets.clear()
+        self._hour_offsets[hour] = offset
+        return offset
+
+
+def fall_backs(tz: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """UTC instants in [start, end] where `tz` turns its clocks back (a repeated hour)."""
+    found: list[dt.datetime] = []
+    step = dt.timedelta(hours=1)
+    cursor = start
+    while cursor < end:
+        nxt = min(cursor + step, end)
+        before, after = cursor.astimezone(tz).utcoffset(), nxt.astimezone(tz).utcoffset()
+        if before is not None and after is not None and after < before:
+            lo, hi = cursor, nxt
+            while hi - lo > dt.timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if mid.astimezone(tz).utcoffset() == before else (lo, mid)
+            found.append(hi.replace(microsecond=0))
+        cursor = nxt
+    return found
+
+
+def _to_str(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_utc(value: str | dt.datetime) -> dt.datetime:
+    """An ISO 8601 string or datetime as aware UTC (naive values are taken as UTC)."""
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

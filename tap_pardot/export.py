@@ -1,0 +1,351 @@
+"""Export-based sync: windows, create, poll on the schedule, pipelined downloads, state.
+
+For each window (see export_windows) one export is created; the next window's export is
+created as soon as the current one is Complete, so Pardot processes it (one export at a time
+per account, in creation order) while this one's files download. The bookmark moves only
+when a window's files are all downloaded, and a STATE message follows each window. Exports
+in flight are recorded in the stream's state, so an interrupted run resumes them:
+
+    {"replication_key": "updated_at", "replication_key_value": "<last window end>",
+     "exports": [{"id": 123, "window_start": "...", "window_end": "...", "api_version": 5,
+                  "signature": "...", "created_at": "...", "attempt": 1}]}
+
+Naive CSV times are read in `timezone`. The replication key's value is placed by the window
+(so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
+read as the first occurrence, a Pardot limitation (set the API user's timezone to UTC to
+avoid it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import typing as t
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from singer_sdk.exceptions import FatalAPIError
+
+from tap_pardot.client import PardotAPIError
+from tap_pardot.convert import RecordConverter
+from tap_pardot.export_api import ExportApi, ExportStatus
+from tap_pardot.export_download import Downloader
+from tap_pardot.export_spec import api_field_name, export_fields, export_spec, starting_point
+from tap_pardot.export_windows import SLACK, UTC, Window, cut_windows, iso, parse_utc, poll_wait
+from tap_pardot.settings import api_base_url
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from tap_pardot.client import PardotStream as Stream
+
+MAX_ATTEMPTS = 3  # exports created per window before a Failed one becomes an error
+PROGRESS_SECONDS = 30.0
+
+
+class ExportError(PardotAPIError):
+    """An export could not be completed; the state keeps what is needed to resume."""
+
+
+@dataclass
+class _Job:
+    """One export of one window, as this run tracks it."""
+
+    window: Window
+    status: ExportStatus
+    created_at: str
+    attempt: int = 1
+    polls: int = 0
+    next_poll: float = 0.0
+    waiting_since: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_state(self, signature: str, api_version: int) -> dict:
+        return {
+            "id": self.status.id,
+            "window_start": iso(self.window.start),
+            "window_end": iso(self.window.end),
+            "api_version": api_version,
+            "signature": signature,
+            "created_at": self.created_at,
+            "attempt": self.attempt,
+        }
+
+
+class ExportSync:
+    """Fetch one stream's records through the Export API: `yield from ExportSync(...).records()`."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        context: dict | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        config = stream.config
+        spec = export_spec(stream)
+        if spec is None:
+            msg = f"Stream {stream.name} cannot be exported: the Export API does not serve it"
+            raise ExportError(msg)
+        self.stream, self.context, self.spec = stream, context, spec
+        self.log = stream.logger
+        self.sleep, self.monotonic = sleep, monotonic
+        self.api_version = int(config.get("api_version", 5))
+        self.tz = zoneinfo.ZoneInfo(config.get("timezone") or "UTC")
+        self.include_deleted = bool(config.get("include_deleted", True))
+        self.window_days = int(config.get("export_window_days", 30))
+        self.poll_unit = float(config.get("export_poll_seconds", 60))
+        self.timeout = float(config.get("export_timeout_hours", 24)) * 3600
+        self.workers = int(config.get("max_concurrency") or 5)
+        self.props = export_fields(stream)
+        self.fields = [api_field_name(p, self.api_version) for p in self.props]
+        self.api = ExportApi(stream.pardot_request, api_base_url(config), self.api_version)
+        self.converter = getattr(stream, "converter", None) or RecordConverter(
+            stream.schema, self.tz, replication_key=stream.replication_key
+        )
+        text = "|".join(
+            [spec.object, spec.procedure, str(self.include_deleted), *sorted(self.fields)]
+        )
+        self.signature = hashlib.sha256(text.encode()).hexdigest()[:16]
+        self._inflight: dict[datetime, _Job] = {}
+        self._resumable: dict[datetime, dict] = {}
+        self._tail: set[t.Any] = set()  # ids near the previous window's end
+        self._rows = 0
+
+    # -- planning -------------------------------------------------------------------------
+
+    def plan(self) -> list[Window]:
+        """Windows from the bookmark to end_date (or now), reusing exports left in state."""
+        start = starting_point(self.stream, self.context)
+        if start is None:
+            msg = f"Stream {self.stream.name}: no bookmark and no start_date to export from"
+            raise ExportError(msg)
+        start = start.replace(microsecond=0)
+        end = self._end()
+        windows: list[Window] = []
+        cursor = start
+        for record in self.stream.get_context_state(self.context).get("exports") or []:
+            window = self._recorded_window(record, cursor, end)
+            if window is None:
+                self.log.info("Not resuming export %s from state: %s", record.get("id"),
+                              "it does not match this run's window or settings")
+                break
+            windows.append(window)
+            self._resumable[window.start] = record
+            cursor = window.end
+        windows += cut_windows(cursor, end, self.window_days, self.tz)
+        return windows
+
+    def _end(self) -> datetime:
+        value = self.stream.config.get("end_date")
+        now = datetime.now(UTC)
+        end = parse_utc(str(value)) if value else now
+        return min(end, now).replace(microsecond=0)
+
+    def _recorded_window(self, record: dict, cursor: datetime, end: datetime) -> Window | None:
+        try:
+            window = Window(parse_utc(record["window_start"]), parse_utc(record["window_end"]))
+            ok = (
+                int(record["api_version"]) == self.api_version
+                and record.get("signature") == self.signature
+                and window.start == cursor
+                and cursor < window.end <= end
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        return window if ok else None
+
+    # -- the run --------------------------------------------------------------------------
+
+    def records(self) -> Iterator[dict]:
+        """Every record of every window; the bookmark moves as each window completes."""
+        windows = self.plan()
+        name = self.stream.name
+        if not windows:
+            self.log.info("Stream %s: nothing to export (bookmark is at the end)", name)
+            return
+        self.log.info(
+            "Stream %s: exporting %s in %d window(s) of up to %d days, %d fields, API v%d",
+            name, Window(windows[0].start, windows[-1].end).label(), len(windows),
+            self.window_days, len(self.fields), self.api_version,
+        )
+        try:
+            yield from self._run(windows)
+        except BaseException:
+            # Stopped part-way (budget, daily limit, an error, the consumer went away): the
+            # SDK would promote the progress markers, fed by a partial window's unsorted rows,
+            # to the bookmark. Drop them so the bookmark stays at the last whole window.
+            self.stream.get_context_state(self.context).pop("progress_markers", None)
+            raise
+
+    def _run(self, windows: list[Window]) -> Iterator[dict]:
+        name = self.stream.name
+        job = self._start(windows[0])
+        for k, window in enumerate(windows):
+            self.log.info("Stream %s: window %d of %d: %s", name, k + 1, len(windows),
+                          window.label())
+            job = self._wait(job, k, len(windows))
+            nxt = self._start(windows[k + 1]) if k + 1 < len(windows) else None
+            yield from self._download_window(job, k, len(windows))
+            self._complete(window)
+            job = nxt  # type: ignore[assignment]
+
+    def _start(self, window: Window) -> _Job:
+        """Resume the export recorded for this window, or create one."""
+        record = self._resumable.pop(window.start, None)
+        if record is None:
+            return self._create(window, attempt=1)
+        now = self.monotonic()
+        job = _Job(window, ExportStatus(int(record["id"]), "Unknown"), record["created_at"],
+                   attempt=int(record.get("attempt", 1)), next_poll=now, waiting_since=now)
+        self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
+                      self.stream.name, job.status.id, window.label())
+        self._inflight[window.start] = job
+        return job
+
+    def _create(self, window: Window, *, attempt: int) -> _Job:
+        body = self.spec.body(self.fields, window, include_deleted=self.include_deleted)
+        status = self.api.create(body)
+        now = self.monotonic()
+        job = _Job(window, status, iso(datetime.now(UTC)), attempt=attempt,
+                   next_poll=now + poll_wait(0, self.poll_unit), waiting_since=now)
+        self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
+                      status.id, status.state or "?", window.label())
+        self._inflight[window.start] = job
+        self._emit_state()  # an interrupted run resumes this export
+        return job
+
+    def _wait(self, job: _Job, k: int, n: int) -> _Job:
+        """Poll on the schedule until Complete; recreate a Failed, Canceled or expired one."""
+        while True:
+            status = job.status
+            if status.state == "Complete" and not status.is_expired:
+                self.log.info("Stream %s: export %d complete with %d file(s)",
+                              self.stream.name, status.id, len(status.files))
+                return job
+            if status.finished or status.is_expired:
+                job = self._recreate(job, "expired" if status.is_expired else status.state)
+                continue
+            now = self.monotonic()
+            if now - job.waiting_since > self.timeout:
+                msg = (
+                    f"Stream {self.stream.name}: export {status.id} for {job.window.label()} "
+                    f"is still {status.state} after {self.timeout / 3600:g} h "
+                    "(export_timeout_hours); state is kept: run again to resume it"
+                )
+                raise ExportError(msg)
+            delay = job.next_poll - now
+            if delay > 0:
+                self.log.info(
+                    "Stream %s: window %d of %d: export %d is %s; next poll in %.0f s",
+                    self.stream.name, k + 1, n, status.id, status.state or "queued", delay,
+                )
+                self.sleep(delay)
+            job.status = self.api.read(status.id)
+            job.polls += 1
+            job.next_poll = self.monotonic() + poll_wait(job.polls, self.poll_unit)
+
+    def _recreate(self, job: _Job, why: str) -> _Job:
+        if job.attempt >= MAX_ATTEMPTS:
+            self._inflight.pop(job.window.start, None)
+            self._emit_state()
+            msg = (
+                f"Stream {self.stream.name}: export {job.status.id} for "
+                f"{job.window.label()} ended {why} after {job.attempt} attempts; Pardot "
+                "advises retrying later or contacting support. Run again to retry"
+            )
+            raise ExportError(msg)
+        self.log.warning("Stream %s: export %d for %s ended %s; creating it again (%d of %d)",
+                         self.stream.name, job.status.id, job.window.label(), why,
+                         job.attempt + 1, MAX_ATTEMPTS)
+        return self._create(job.window, attempt=job.attempt + 1)
+
+    # -- downloads ------------------------------------------------------------------------
+
+    def _download_window(self, job: _Job, k: int, n: int) -> Iterator[dict]:
+        """Download a window; an export that expired before any row came is made again."""
+        while True:
+            before = self._rows
+            try:
+                yield from self._download(job, k, n)
+                return
+            except FatalAPIError:
+                if self._rows != before or not self.api.read(job.status.id).is_expired:
+                    raise
+            job = self._wait(self._recreate(job, "expired before its files were read"), k, n)
+
+    def _download(self, job: _Job, k: int, n: int) -> Iterator[dict]:
+        window, files = job.window, job.status.files
+        name, field_name = self.stream.name, self.spec.window_field
+        low, high = iso(window.start + SLACK), iso(window.end - SLACK)
+        bounds = (window.after, window.before)
+        previous, tail = self._tail, set()
+        convert = self.converter.convert
+        done = rows = 0
+        last_log = began = self.monotonic()
+        self.log.info("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
+                      name, k + 1, n, len(files), min(self.workers, len(files) or 1))
+        downloader = Downloader(self.api.download, workers=self.workers, sleep=self.sleep)
+        for kind, first, second in downloader.items(files):
+            if kind == "file":
+                done += 1
+                self.log.info("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
+                              name, k + 1, n, done, len(files), second)
+                continue
+            record = convert(dict(zip(first, second, strict=True)), window=bounds)
+            stamp = record.get(field_name) or ""
+            key = record.get("id")
+            if stamp >= high:
+                tail.add(key)
+            if stamp <= low and key in previous:
+                continue  # already emitted from the previous window's overlap second
+            rows += 1
+            self._rows += 1
+            yield record
+            if self.monotonic() - last_log >= PROGRESS_SECONDS:
+                last_log = self.monotonic()
+                self._log_rate(k, n, rows, began)
+        self._tail = tail
+        self.log.info("Stream %s: window %d of %d done: %d rows from %d file(s)",
+                      name, k + 1, n, rows, len(files))
+        self._log_rate(k, n, rows, began)
+
+    def _log_rate(self, k: int, n: int, rows: int, began: float) -> None:
+        elapsed = max(self.monotonic() - began, 1e-6)
+        self.log.info("Stream %s: window %d of %d: %d rows so far in the run, %.0f rows/s",
+                      self.stream.name, k + 1, n, self._rows, rows / elapsed)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _complete(self, window: Window) -> None:
+        """Move the bookmark to the window's end and emit STATE."""
+        self._inflight.pop(window.start, None)
+        value = iso(window.end)
+        # Rows arrive unsorted and feed the SDK's progress markers, which the SDK promotes to
+        # the bookmark when the stream ends: keep them at the window end, never behind it.
+        markers = self.stream.get_context_state(self.context).get("progress_markers")
+        if isinstance(markers, dict):
+            old = markers.get("replication_key_value")
+            if not old or parse_utc(str(old)) < window.end:
+                markers["replication_key"] = self.stream.replication_key
+                markers["replication_key_value"] = value
+        self._emit_state(value)
+
+    def _emit_state(self, bookmark: str | None = None) -> None:
+        """STATE with the exports in flight (and the new bookmark, at a window's end)."""
+        jobs = sorted(self._inflight.values(), key=lambda job: job.window.start)
+        exports = [job.to_state(self.signature, self.api_version) for job in jobs]
+        self.stream.checkpoint(bookmark, extra={"exports": exports or None})
+
+
+def _duration(seconds: float) -> str:
+    """`0.05 s`, `42 s`, `3.5 min`, `2.1 h`."""
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

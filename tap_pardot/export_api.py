@@ -1,0 +1,106 @@
+"""The Export API on v5 and v3/v4: create, read, file downloads, and its replies."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+if t.TYPE_CHECKING:
+    import requests
+
+TERMINAL_STATES = frozenset({"Complete", "Failed", "Canceled", "Cancelled"})
+
+
+class Requester(t.Protocol):
+    """What the export path needs from the stream: one authenticated, gated, retried call."""
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        json: dict | None = None,
+        stream: bool = False,
+    ) -> requests.Response: ...
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """One export as the API describes it, whatever the reply's shape."""
+
+    id: int
+    state: str
+    is_expired: bool = False
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """True once the export can no longer change state."""
+        return self.state in TERMINAL_STATES
+
+    @classmethod
+    def from_payload(cls, payload: t.Any) -> ExportStatus:
+        """Accept ``{...}`` or ``{"export": {...}}``; refs as a string, an array or absent."""
+        body = payload.get("export", payload) if isinstance(payload, dict) else None
+        if not isinstance(body, dict) or "id" not in body:
+            msg = f"Malformed export reply from Pardot: {str(payload)[:200]}"
+            raise ValueError(msg)
+        refs = body.get("resultRefs", body.get("resultsRef", body.get("resultRef")))
+        return cls(
+            id=int(body["id"]),
+            state=str(body.get("state") or ""),
+            is_expired=_truthy(body.get("isExpired")),
+            files=normalise_refs(refs),
+        )
+
+
+def _truthy(value: t.Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return bool(value)
+
+
+def normalise_refs(refs: t.Any) -> list[str]:
+    """File URLs as a list: a string is one file, absent is none; duplicates dropped."""
+    if refs is None or refs == "":
+        return []
+    items = [refs] if isinstance(refs, str) else list(refs)
+    if any(not isinstance(item, str) or not item for item in items):
+        msg = f"Malformed export resultRefs: {str(refs)[:200]}"
+        raise ValueError(msg)
+    return list(dict.fromkeys(items))
+
+
+class ExportApi:
+    """Create and read exports, and download their files, on one API version."""
+
+    def __init__(self, request: Requester, host: str, api_version: int) -> None:
+        self._request = request
+        self.api_version = int(api_version)
+        host = host.rstrip("/")
+        if self.api_version >= 5:
+            self._base = f"{host}/api/v5/exports"
+            self._params: dict | None = None
+        else:
+            self._base = f"{host}/api/export/version/{self.api_version}/do"
+            self._params = {"format": "json"}
+
+    def _url(self, op: str, export_id: int | None = None) -> str:
+        if self.api_version >= 5:
+            return self._base if export_id is None else f"{self._base}/{export_id}"
+        return f"{self._base}/{op}" + ("" if export_id is None else f"/id/{export_id}")
+
+    def create(self, body: dict) -> ExportStatus:
+        """POST a new export; it queues behind the account's earlier exports."""
+        reply = self._request("POST", self._url("create"), params=self._params, json=body)
+        return ExportStatus.from_payload(reply.json())
+
+    def read(self, export_id: int) -> ExportStatus:
+        """GET the export's state and, once Complete, its file URLs (costs an API call)."""
+        reply = self._request("GET", self._url("read", export_id), params=self._params)
+        return ExportStatus.from_payload(reply.json())
+
+    def download(self, url: str) -> requests.Response:
+        """GET one result file, streamed."""
+        return self._request("GET", url, stream=True)

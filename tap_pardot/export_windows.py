@@ -1,0 +1,129 @@
+"""Export date windows, the poll schedule, and reading naive CSV times inside a window.
+
+Pardot's export bounds are exclusive (inclusive before May 2020), so a window ``[start, end]``
+is sent as ``after = start - 1s`` and ``before = end + 1s``: whichever reading the server uses,
+every record with ``start <= updated_at <= end`` is inside, and neighbouring windows overlap
+by a second (rows there are de-duplicated by id).
+
+Export CSVs carry naive times in the account timezone. At a DST fall-back the local hour
+repeats, so a naive time there has two UTC readings, one hour apart. Windows are cut around
+each fall-back so that no window (with its slack second on each side) spans a whole repeated
+hour: inside any window at most one of the two readings is possible, and the window decides.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+
+UTC = timezone.utc
+SLACK = timedelta(seconds=1)
+# The range sent (window plus a slack second each side) must not exceed one year.
+MAX_WINDOW = timedelta(days=365) - 2 * SLACK
+
+
+@dataclass(frozen=True)
+class Window:
+    """A closed UTC range ``[start, end]`` of the window field (``updated_at``)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def after(self) -> datetime:
+        """The exclusive lower bound sent to Pardot."""
+        return self.start - SLACK
+
+    @property
+    def before(self) -> datetime:
+        """The exclusive upper bound sent to Pardot."""
+        return self.end + SLACK
+
+    def label(self) -> str:
+        """Human-readable range for logs."""
+        return f"{iso(self.start)} to {iso(self.end)}"
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 in UTC with an explicit offset, seconds precision."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_utc(value: str) -> datetime:
+    """Parse an ISO 8601 string; naive values are taken as UTC."""
+    result = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+
+
+def poll_wait(n: int, unit: float) -> float:
+    """Seconds to wait before the n-th poll (n from 0): ``unit * ceil(n²/5 + 1)``."""
+    return unit * math.ceil((n * n + 5) / 5)
+
+
+def fall_backs(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[datetime, timedelta]]:
+    """UTC instants in ``[start, end]`` where ``tz`` turns its clocks back, with the fold size."""
+    found: list[tuple[datetime, timedelta]] = []
+    step = timedelta(hours=6)
+    cursor = start - step
+    while cursor <= end + step:
+        nxt = cursor + step
+        before, after = cursor.astimezone(tz).utcoffset(), nxt.astimezone(tz).utcoffset()
+        if before is not None and after is not None and after < before:
+            lo, hi = cursor, nxt  # offset(lo) == before, offset(hi) == after
+            while hi - lo > SLACK:
+                mid = lo + (hi - lo) / 2
+                if mid.astimezone(tz).utcoffset() == before:
+                    lo = mid
+                else:
+                    hi = mid
+            found.append((hi.replace(microsecond=0), before - after))
+        cursor = nxt
+    return found
+
+
+def guard_cuts(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
+    """Forced cuts around each fall-back so no window spans a whole repeated hour.
+
+    For a fall-back at T with fold D the window between the cuts ``T - D/2`` and
+    ``T + D/2 - 3s`` is, with its slack, ``D - 1s`` long; the windows on either side reach
+    only one of the two occurrences.
+    """
+    cuts: list[datetime] = []
+    for instant, fold in fall_backs(start, end, tz):
+        for cut in (instant - fold / 2, instant + fold / 2 - 3 * SLACK):
+            if start < cut < end:
+                cuts.append(cut)
+    return sorted(set(cuts))
+
+
+def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[Window]:
+    """Cut ``[start, end]`` into windows of at most ``days`` days (never over a year)."""
+    if end <= start:
+        return []
+    width = min(timedelta(days=max(1, int(days))), MAX_WINDOW)
+    windows: list[Window] = []
+    edges = [start, *guard_cuts(start, end, tz), end]
+    for lo, hi in itertools.pairwise(edges):
+        cursor = lo
+        while cursor < hi:
+            nxt = min(cursor + width, hi)
+            windows.append(Window(cursor, nxt))
+            cursor = nxt
+    return windows
+
+
+def resolve_naive(naive: datetime, tz: tzinfo, window: Window | None) -> datetime:
+    """Read a naive local time as UTC; in a repeated hour the window picks the occurrence.
+
+    Without a window, or when the window cannot decide, the first occurrence is used.
+    """
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if first == second or window is None:
+        return first
+    lo, hi = window.after, window.before
+    if not lo <= first <= hi and lo <= second <= hi:
+        return second
+    return first

@@ -1,0 +1,248 @@
+"""The data store: compact columnar tables generated deterministically from a seed."""
+
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+import zlib
+from array import array
+from collections.abc import Callable
+from typing import Any
+
+from .rows import Ctx, builder_for, row_hash
+from .schema import STREAMS, StreamSpec
+from .timefmt import iso_utc, parse_iso
+
+# Instants that export/query windows are likely to start or end on (besides data_start + k*30d).
+BOUNDARIES = ["2025-10-01T00:00:00+00:00", "2025-10-01T04:00:00+00:00",
+              "2025-11-01T00:00:00+00:00", "2025-11-02T06:00:00+00:00",
+              "2025-10-20T13:00:00+00:00"]
+DST_START = parse_iso("2025-11-02T05:00:00+00:00")  # 01:00 EDT; 01:00-02:00 local twice
+
+
+class Table:
+    """One stream: ids ascending with the index, times as epoch seconds, deleted flags."""
+
+    def __init__(self, spec: StreamSpec, ctx: Ctx, salt: int) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.salt = salt
+        self.ids = array("q")
+        self.created = array("q")
+        self.updated = array("q")
+        self.deleted = bytearray()
+        self.overrides: dict[int, dict[int, Any]] = {}
+        self.version = 0
+        self._build = builder_for(spec.name, spec.fields)
+        self._orders: dict[tuple[tuple[str, bool], ...], tuple[int, list[int]]] = {}
+        self._i_created = spec.index["created_at"]
+        self._i_updated = spec.index["updated_at"]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def row(self, i: int) -> list[Any]:
+        rid = self.ids[i]
+        r = self._build(self.ctx, rid, row_hash(self.salt, rid), self.created[i],
+                        self.updated[i], self.deleted[i])
+        ov = self.overrides.get(rid)
+        if ov:
+            for k, v in ov.items():
+                r[k] = v
+        return r
+
+    def hash_of(self, i: int) -> int:
+        return row_hash(self.salt, self.ids[i])
+
+    def find(self, rid: int) -> int:
+        i = bisect.bisect_left(self.ids, rid)
+        return i if i < len(self.ids) and self.ids[i] == rid else -1
+
+    def column(self, name: str) -> Callable[[int], Any]:
+        """A fast accessor for a sortable/filterable column."""
+        if name == "id":
+            return self.ids.__getitem__
+        if name == "created_at":
+            return self.created.__getitem__
+        if name == "updated_at":
+            return self.updated.__getitem__
+        k = self.spec.index[name]
+        return lambda i: self.row(i)[k]
+
+    def order(self, keys: tuple[tuple[str, bool], ...]) -> list[int]:
+        """Indices sorted by keys ((column, descending), ...); cached until data changes."""
+        hit = self._orders.get(keys)
+        if hit and hit[0] == self.version:
+            return hit[1]
+        cols = [(self.column(c), desc) for c, desc in keys]
+
+        def key(i: int) -> tuple[Any, ...]:
+            out = []
+            for get, desc in cols:
+                v = get(i)
+                v = -1 if v is None else v
+                out.append(-v if desc else v)
+            return tuple(out)
+
+        if keys == (("id", False),):
+            idx = list(range(len(self.ids)))
+        else:
+            idx = sorted(range(len(self.ids)), key=key)
+        self._orders[keys] = (self.version, idx)
+        return idx
+
+    def sort_key(self, keys: tuple[tuple[str, bool], ...]) -> Callable[[int], tuple[Any, ...]]:
+        cols = [(self.column(c), desc) for c, desc in keys]
+
+        def key(i: int) -> tuple[Any, ...]:
+            out = []
+            for get, desc in cols:
+                v = get(i)
+                v = -1 if v is None else v
+                out.append(-v if desc else v)
+            return tuple(out)
+
+        return key
+
+
+def _gen_times(n: int, clump: int, rng: random.Random, t0: int, t1: int,
+               knobs: dict[str, Any]) -> tuple[array, array]:
+    """created/updated arrays: roughly rising with the index, with the hard cases planted."""
+    span = t1 - t0
+    created = array("q", bytes(8 * n))
+    updated = array("q", bytes(8 * n))
+    ooo, upd, dst = knobs["out_of_order_fraction"], knobs["updated_fraction"], knobs["dst_fraction"]
+    rnd = rng.random
+    for i in range(n):
+        c = t0 + int(span * (i + rnd()) / max(n, 1))
+        r = rnd()
+        if r < ooo:  # ids out of time order: an older record with a newer id
+            c -= int(rnd() * 20 * 86400)
+        elif r < ooo + dst and t0 < DST_START:  # inside the repeated local hour(s)
+            c = DST_START + int(rnd() * 7200)
+        if c < t0:
+            c = t0 + (t0 - c) % 86400  # reflect, instead of piling records up at t0
+        c = min(c, t1 - 1)
+        u = c + int(rnd() * (t1 - c)) if rnd() < upd else c
+        created[i] = c
+        updated[i] = u
+    start = 0
+    clump = min(clump, n)
+    if clump:  # one clump of records sharing a second, larger than any page
+        start = max(0, min(n - clump, int(n * 0.4)))
+        t = t0 + int(span * 0.35) // 60 * 60 + 30
+        for i in range(start, start + clump):
+            created[i] = min(created[i], t)
+            updated[i] = t
+    bounds = [parse_iso(b) for b in BOUNDARIES] + [t0 + k * 30 * 86400 for k in range(1, 13)]
+    bounds = [b for b in bounds if t0 < b < t1]
+    free = n - clump
+    for k, b in enumerate(bounds):  # records exactly on likely window edges
+        for j in range(3 if free else 0):
+            i = (k * 7919 + j * 104729 + 13) % free
+            i += clump if i >= start else 0  # never inside the clump
+            created[i] = b if j == 0 else min(created[i], b)
+            updated[i] = b
+    return created, updated
+
+
+class Store:
+    """All tables, plus mutation (admin) and the ground truth view."""
+
+    GEN_ORDER = ["users", "campaigns", "lists", "tags", "custom_fields", "prospect_accounts",
+                 "prospects", "visitors", "list_memberships", "visitor_activities"]
+
+    def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.tables: dict[str, Table] = {}
+        self.ctx = Ctx(self.tables)
+        t0 = parse_iso(knobs["data_start"])
+        for name in self.GEN_ORDER:
+            spec = STREAMS[name]
+            salt = zlib.crc32(f"{seed}:{name}".encode()) * 0x100000001
+            table = Table(spec, self.ctx, salt)
+            cfg = knobs[name]
+            n = int(cfg.get("count", 0))
+            rng = random.Random(f"{seed}:{name}")
+            rb = rng.randbytes(n)
+            table.ids = array("q", (spec.id_base + 2 * i + (rb[i] & 1) for i in range(n)))
+            table.created, table.updated = _gen_times(n, int(cfg.get("clump_size", 0)), rng,
+                                                      t0, now, knobs)
+            if spec.deletable:
+                frac = knobs["deleted_fraction"]
+                table.deleted = bytearray(1 if rng.random() < frac else 0 for _ in range(n))
+            else:
+                table.deleted = bytearray(n)
+            self.tables[name] = table
+
+    # ---- truth form -----------------------------------------------------------------------
+    def truth(self, name: str, row: list[Any]) -> dict[str, Any]:
+        spec = STREAMS[name]
+        out: dict[str, Any] = {}
+        for (field, kind), v in zip(spec.fields, row, strict=False):
+            if v is not None and kind == "dt":
+                v = iso_utc(v)
+            out[field] = v
+        return out
+
+    def _from_truth(self, spec: StreamSpec, field: str, value: Any) -> Any:
+        if field not in spec.types:
+            raise KeyError(f"unknown field for {spec.name}: {field}")
+        kind = spec.types[field]
+        if value is None:
+            return None
+        if kind == "dt":
+            return parse_iso(value) if isinstance(value, str) else int(value)
+        if kind == "int":
+            return int(value)
+        if kind == "bool":
+            return bool(value)
+        return str(value)
+
+    # ---- mutation at "now" ------------------------------------------------------------------
+    def mutate(self, name: str, body: dict[str, Any], now: int) -> dict[str, list[Any]]:
+        table = self.tables[name]
+        spec = table.spec
+        result: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": []}
+        with self.lock:
+            create = body.get("create") or []
+            if isinstance(create, int):
+                create = [{} for _ in range(create)]
+            for values in create:
+                rid = (table.ids[-1] if len(table) else spec.id_base) + 1
+                table.ids.append(rid)
+                table.created.append(now)
+                table.updated.append(now)
+                table.deleted.append(0)
+                ov = {spec.index[f]: self._from_truth(spec, f, v) for f, v in values.items()
+                      if f not in ("id", "created_at", "updated_at", "is_deleted")}
+                if ov:
+                    table.overrides[rid] = ov
+                result["created"].append(self.truth(name, table.row(len(table) - 1)))
+            for values in body.get("update") or []:
+                i = table.find(int(values["id"]))
+                if i < 0:
+                    raise KeyError(f"no {name} record with id {values['id']}")
+                ov = table.overrides.setdefault(table.ids[i], {})
+                for f, v in values.items():
+                    if f in ("id", "updated_at", "is_deleted"):
+                        continue
+                    if f == "created_at":
+                        table.created[i] = self._from_truth(spec, f, v)
+                    else:
+                        ov[spec.index[f]] = self._from_truth(spec, f, v)
+                table.updated[i] = now
+                result["updated"].append(self.truth(name, table.row(i)))
+            for rid in body.get("delete") or []:
+                if not spec.deletable:
+                    raise KeyError(f"{name} records cannot be deleted")
+                i = table.find(int(rid))
+                if i < 0:
+                    raise KeyError(f"no {name} record with id {rid}")
+                table.deleted[i] = 1
+                table.updated[i] = now
+                result["deleted"].append(self.truth(name, table.row(i)))
+            table.version += 1
+        return result

@@ -1,0 +1,140 @@
+"""Every behaviour switch of the simulator, with its default (docs/simulator.md lists them)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+DEFAULT_KNOBS: dict[str, Any] = {
+    # Account and clock
+    "timezone": "America/New_York",
+    "clock_start": "2025-11-20T12:00:00+00:00",
+    "clock_rate": 1.0,  # simulated seconds per real second; 0 freezes the clock
+    "data_start": "2025-09-15T00:00:00+00:00",
+    # Data sizes and shapes (read once, when the simulator is built)
+    "visitor_activities": {"count": 2500, "clump_size": 1200},
+    "prospects": {"count": 1200, "clump_size": 250},
+    "list_memberships": {"count": 1500, "clump_size": 250},
+    "visitors": {"count": 1000, "clump_size": 0},
+    "prospect_accounts": {"count": 300, "clump_size": 0},
+    "campaigns": {"count": 20, "clump_size": 0},
+    "lists": {"count": 30, "clump_size": 0},
+    "users": {"count": 10, "clump_size": 0},
+    "tags": {"count": 15, "clump_size": 0},
+    "custom_fields": {"count": 6, "clump_size": 0},
+    "deleted_fraction": 0.05,
+    "updated_fraction": 0.3,
+    "out_of_order_fraction": 0.02,
+    "dst_fraction": 0.02,
+    # Credentials
+    "client_id": "sim-client-id",
+    "client_secret": "sim-client-secret",
+    "refresh_token": "sim-refresh-token",
+    "business_unit_id": "0Uv000000000001AAA",
+    "username": "sim@example.com",
+    "email": "sim@example.com",
+    "password": "sim-password",
+    "user_key": "0123456789abcdef0123456789abcdef",
+    "jwt_public_key_pem": None,
+    # Tokens and legacy api keys
+    "token_ttl_seconds": 7200,  # simulated seconds an access token stays valid
+    "token_max_calls": 0,  # API calls an access token / api key serves; 0 = unlimited
+    "token_include_expires_in": False,
+    "api_key_ttl_seconds": 3600,
+    "legacy_api_key_retired": False,  # login answers 199 (api_key auth retired)
+    "account_api_version": None,  # 3 or 4: the other version answers 88 / 89
+    # Limits and faults
+    "max_concurrent_requests": 5,  # 0 = off
+    "daily_call_limit": 0,  # 0 = off
+    "downloads_count_toward_limit": True,
+    "latency_ms": 0,
+    "fault_5xx_rate": 0.0,
+    "fault_5xx_count": 0,  # the next N API calls answer 5xx (decrements)
+    "fault_5xx_statuses": [500, 502, 503, 504],
+    "download_drop_rate": 0.0,
+    "download_drop_count": 0,  # the next N downloads drop part-way (decrements)
+    "download_drop_fraction": 0.5,
+    # v5 query
+    "v5_default_limit": 200,
+    "v5_max_limit": 1000,
+    "v5_page_token_cap": 100000,
+    "v5_page_token_ttl_seconds": 14400,
+    "v5_max_filtered_fields": 3,
+    "v5_prospect_accounts_id_only": False,  # Airbyte's reading: no updatedAt filter/sort
+    "v5_error_status": {"default": 400, "49": 401, "184": 401, "66": 429, "122": 429,
+                        "404": 404},
+    # v3/v4 query
+    "v3_max_limit": 200,
+    "v3_limit_over_max": "error",  # "error" (code 23) or "clamp"
+    "v3_bounds_inclusive": False,
+    "v3_sort_by_lenient": False,  # accept any of id/created_at/updated_at on every object
+    "v3_result_null_when_empty": False,
+    "v3_error_status": {"default": 400, "1": 401, "184": 401, "49": 401},
+    # Export API
+    "export_waiting_seconds": 0.2,
+    "export_processing_seconds": 0.2,
+    "export_rows_per_second": 0,  # > 0 adds rows / rate to the processing time
+    "export_failure_rate": 0.0,
+    "export_failure_count": 0,  # the next N exports fail (decrements)
+    "export_rows_per_file": 1000,
+    "export_max_files": 40,
+    "export_reply_wrapped": False,
+    "export_v5_result_refs_always_array": False,
+    "export_result_refs_key": "resultRefs",  # the docs' schema blocks say "resultsRef"
+    "export_expiry_days": 7,
+    "export_cancel_after_days": 7,
+    "export_max_fields": 150,
+    "export_max_range": "1 year",  # "1 year" (calendar) or a number of days
+    "export_bounds_inclusive": False,
+    "export_prospect_deleted_must_be_all": False,  # the 2020 docs' reading
+    "export_unavailable_fields_error": True,  # prospect grade/notes answer 177
+}
+
+DATA_KNOBS = ("visitor_activities", "prospects", "list_memberships", "visitors",
+              "prospect_accounts", "campaigns", "lists", "users", "tags", "custom_fields",
+              "deleted_fraction", "updated_fraction", "out_of_order_fraction", "dst_fraction",
+              "data_start")
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge update over a copy of base; unknown keys are rejected."""
+    out = copy.deepcopy(base)
+    for key, value in (update or {}).items():
+        if key not in out:
+            raise KeyError(f"unknown knob: {key}")
+        if isinstance(out[key], dict) and isinstance(value, dict):
+            merged = dict(out[key])
+            merged.update(value)
+            out[key] = merged
+        else:
+            out[key] = value
+    return out
+
+
+class Knobs:
+    """Thread-safe knob holder with runtime partial updates."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._values = merge(DEFAULT_KNOBS, overrides or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._values)
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._values = merge(self._values, changes)
+            return copy.deepcopy(self._values)
+
+    def take(self, key: str) -> bool:
+        """Decrement a counting knob (e.g. fault_5xx_count); True if one was available."""
+        with self._lock:
+            if self._values.get(key, 0) > 0:
+                self._values[key] -= 1
+                return True
+            return False

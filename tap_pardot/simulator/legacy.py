@@ -1,0 +1,190 @@
+"""v3/v4 queries: `/api/{object}/version/{3|4}/do/query`, with the JSON quirks of that API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .http import ApiError, Request, Response, json_response
+from .schema import BY_V3_OBJECT, StreamSpec
+
+_VA_OPTIONAL = {"campaign_id", "custom_redirect_id", "email_id", "email_template_id", "file_id",
+                "form_id", "form_handler_id", "landing_page_id", "list_email_id",
+                "multivariate_test_variation_id", "opportunity_id", "paid_search_ad_id",
+                "prospect_id", "site_search_query_id", "visit_id", "visitor_page_view_id"}
+
+
+def xml_error(code: int, message: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<rsp stat="fail" version="1.0">'
+            f'<err code="{code}">{escape(message)}</err></rsp>\n').encode()
+
+
+class Legacy:
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+
+    def query(self, req: Request) -> Response:
+        k = self.sim.knobs
+        version = int(req.params["v"])
+        spec = BY_V3_OBJECT.get(req.params["obj"].lower())
+        if spec is None:
+            raise ApiError(5, "Invalid query parameters", status=404)
+        acct = k["account_api_version"]
+        if acct == 4 and version == 3:
+            raise ApiError(88, "Your account must use version 4 of the API.")
+        if acct == 3 and version == 4:
+            raise ApiError(89, "Your account is unable to use version 4 of the API.")
+        a = req.args()
+        output = a.get("output", "full")
+        if output not in ("full", "simple", "mobile", "bulk"):
+            raise ApiError(5, "Invalid query parameters")
+        limit = self._int(a.get("limit", str(k["v3_max_limit"])), 23,
+                          "Invalid value specified for limit")
+        if limit < 1 or (limit > k["v3_max_limit"] and k["v3_limit_over_max"] != "clamp"):
+            raise ApiError(23, "Invalid value specified for limit")
+        limit = min(limit, int(k["v3_max_limit"]))
+        offset = self._int(a.get("offset", "0"), 21, "Invalid value specified for offset")
+        if offset < 0:
+            raise ApiError(21, "Invalid value specified for offset")
+        sort_by = a.get("sort_by", "id")
+        allowed = ("created_at", "id", "updated_at") if k["v3_sort_by_lenient"] else ()
+        if sort_by not in spec.v3_sort_by and sort_by not in allowed:
+            raise ApiError(19, "Invalid value specified for sort_by")
+        sort_order = a.get("sort_order", "ascending" if sort_by == "id" else "descending")
+        if sort_order not in ("ascending", "descending"):
+            raise ApiError(20, "Invalid value specified for sort_order")
+        match = self._matcher(spec, a)
+        desc = sort_order == "descending"
+        keys = ((sort_by, desc),) if sort_by == "id" else ((sort_by, desc), ("id", desc))
+        table = self.sim.store.tables[spec.name]
+        with self.sim.store.lock:
+            order = table.order(keys)
+            hits = [i for i in order if match(i)]
+            total = len(hits)
+            rows = [table.row(i) for i in hits[offset:offset + limit]]
+        records = [self._record(spec, r) for r in rows]
+        return self._render(req, spec, records, None if output == "bulk" else total)
+
+    @staticmethod
+    def _int(value: str, code: int, message: str) -> int:
+        try:
+            return int(value)
+        except ValueError:
+            raise ApiError(code, message) from None
+
+    def _matcher(self, spec: StreamSpec, a: dict[str, str]) -> Any:
+        k = self.sim.knobs
+        tf, now = self.sim.tf, self.sim.clock.now()
+        table = self.sim.store.tables[spec.name]
+        checks: list[Any] = []
+        incl = bool(k["v3_bounds_inclusive"])
+        for name, col, lower in (("id_greater_than", "id", True), ("id_less_than", "id", False)):
+            if name in a:
+                v = self._int(a[name], 16, "Invalid ID")
+                checks.append((col, lower, v, False))
+        for col in ("created_at", "updated_at"):
+            stem = col[:-3]
+            lo = hi = None
+            try:
+                if f"{stem}_after" in a:
+                    lo = tf.parse(a[f"{stem}_after"], now)
+                    checks.append((col, True, lo, incl))
+                if f"{stem}_before" in a:
+                    hi = tf.parse(a[f"{stem}_before"], now)
+                    checks.append((col, False, hi, incl))
+            except ValueError:
+                raise ApiError(7, "Invalid timestamp") from None
+            if lo is not None and hi is not None and lo >= hi:
+                raise ApiError(8, "Invalid time range")
+        getters = [(table.column(c), lower, v, inc) for c, lower, v, inc in checks]
+        deleted = table.deleted
+        want = (0,)
+        if spec.deletable and "deleted" in a:
+            d = a["deleted"].lower()
+            want = {"true": (1,), "1": (1,), "all": (0, 1)}.get(d, (0,))
+        extra = self._object_filters(spec, a)
+
+        def match(i: int) -> bool:
+            if deleted[i] not in want:
+                return False
+            for get, lower, v, inc in getters:
+                x = get(i)
+                if lower:
+                    if not (x >= v if inc else x > v):
+                        return False
+                elif not (x <= v if inc else x < v):
+                    return False
+            return not extra or extra(table.row(i))
+
+        return match
+
+    @staticmethod
+    def _object_filters(spec: StreamSpec, a: dict[str, str]) -> Any:
+        idx = spec.index
+        conds: list[Any] = []
+        if spec.name == "visitor_activities":
+            if a.get("prospect_only", "").lower() == "true":
+                conds.append(lambda r: r[idx["prospect_id"]] is not None)
+            if a.get("type"):
+                types = {int(t) for t in a["type"].split(",") if t.strip().isdigit()}
+                conds.append(lambda r: r[idx["type"]] in types)
+        for name in ("prospect_id", "visitor_id", "campaign_id", "list_id"):
+            if name in a and name in idx and a[name].isdigit():
+                conds.append(lambda r, n=name, v=int(a[name]): r[idx[n]] == v)
+        if spec.name == "visitors":
+            if a.get("only_identified", "true").lower() != "false":
+                conds.append(lambda r: r[idx["is_identified"]])
+            if a.get("prospect_ids"):
+                pids = {int(p) for p in a["prospect_ids"].split(",") if p.strip().isdigit()}
+                conds.append(lambda r: r[idx["prospect_id"]] in pids)
+        if not conds:
+            return None
+        return lambda r: all(c(r) for c in conds)
+
+    def _record(self, spec: StreamSpec, row: list[Any]) -> dict[str, Any]:
+        local = self.sim.tf.local
+        out: dict[str, Any] = {}
+        for (name, kind), v in zip(spec.fields, row, strict=False):
+            if v is None and spec.name == "visitor_activities" and name in _VA_OPTIONAL:
+                continue
+            if v is not None:
+                if kind == "dt":
+                    v = local(v)
+                elif kind == "bool" and spec.name == "list_memberships":
+                    v = int(v)
+            out[name] = v
+        return out
+
+    def _render(self, req: Request, spec: StreamSpec, records: list[dict[str, Any]],
+                total: int | None) -> Response:
+        if (req.arg("format") or "xml") != "json":
+            return self._xml(spec, records, total)
+        result: dict[str, Any] | None = {}
+        if total is not None:
+            result["total_results"] = total  # type: ignore[index]
+        if records:
+            result[spec.v3_key] = records[0] if len(records) == 1 else records  # type: ignore[index]
+        elif total is None and self.sim.knobs["v3_result_null_when_empty"]:
+            result = None
+        body = {"@attributes": {"stat": "ok", "version": 1}, "result": result}
+        return Response(200, json.dumps(body, ensure_ascii=False).encode(),
+                        "application/json; charset=utf-8")
+
+    @staticmethod
+    def _xml(spec: StreamSpec, records: list[dict[str, Any]], total: int | None) -> Response:
+        parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<rsp stat="ok" version="1.0"><result>']
+        if total is not None:
+            parts.append(f"<total_results>{total}</total_results>")
+        for rec in records:
+            parts.append(f"<{spec.v3_key}>")
+            for key, v in rec.items():
+                s = str(v).lower() if isinstance(v, bool) else str(v)
+                text = "" if v is None else escape(s)
+                parts.append(f"<{key}>{text}</{key}>")
+            parts.append(f"</{spec.v3_key}>")
+        parts.append("</result></rsp>\n")
+        return Response(200, "".join(parts).encode(), "application/xml; charset=utf-8")
+
+
+__all__ = ["Legacy", "json_response", "xml_error"]

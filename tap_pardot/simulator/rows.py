@@ -1,0 +1,260 @@
+"""Row builders: every field of a record derived from (seed, stream, id), never stored.
+
+A table stores only ids, created/updated times and deleted flags; the other values are a
+pure function of a 64-bit hash of the record id, so a million rows cost a few arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+M64 = (1 << 64) - 1
+
+# Text that exercises CSV quoting and encodings. Never "": CSV cannot tell it from null.
+TRICKY = [
+    "Spring Sale, 2025",
+    'He said "hello"',
+    "line one\nline two",
+    "Emoji launch 🎉🚀",
+    "Café résumé naïve",
+    'Mix, "quotes",\r\nand 😀 more',
+    "  padded  ",
+    "Semi;colon|pipe\ttab",
+]
+
+# (type code, type name, the one id field this type carries)
+VA_TYPES = [
+    (1, "Click", "email_id"),
+    (2, "View", "landing_page_id"),
+    (4, "Success", "form_id"),
+    (6, "Sent", "list_email_id"),
+    (11, "Open", "email_id"),
+    (13, "Bounced", "email_id"),
+    (17, "File Access", "file_id"),
+    (20, "Visit", "visit_id"),
+    (21, "Custom URL click", "custom_redirect_id"),
+    (24, "Site Search Query", "site_search_query_id"),
+    (34, "Form Handler Success", "form_handler_id"),
+    (36, "Opportunity Created", "opportunity_id"),
+]
+VA_TYPE_CODES = [t[0] for t in VA_TYPES]
+
+FIRST = ["Ana", "Bob", "Zoë", "José", "Li", "O'Brien", "Renée", "Mohammed", "Élodie", None]
+LAST = ["Smith", "García", "Müller", "Smith, Jr.", 'Jones "JJ"', "Nguyễn", "Øster", "Kim"]
+COMPANY = ["Acme, Inc.", "Globex", 'The "Best" Co', "Initech\nLabs", "Umbrella 🌂", "Soylent",
+           "Hooli", None]
+CITY = ["Boston", "Paris", "São Paulo", "Zürich", "Tokyo", None]
+COUNTRY = ["USA", "France", "Brazil", "Switzerland", "Japan", None]
+INDUSTRY = ["Software", "Retail", "Manufacturing", "Finance, Banking", None]
+SOURCE = ["google", "newsletter", "linkedin", "direct", None]
+
+
+def mix(x: int) -> int:
+    """splitmix64 finaliser."""
+    x &= M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def row_hash(salt: int, rid: int) -> int:
+    return mix(salt + rid * 0x9E3779B97F4A7C15)
+
+
+def va_type_index(h: int) -> int:
+    return h % len(VA_TYPES)
+
+
+def va_has_prospect(h: int) -> bool:
+    return (h >> 8) & 3 != 0
+
+
+class Ctx:
+    """What builders may look at: ids of the other tables (for references)."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        self.tables = tables
+
+    def ref(self, stream: str, h: int) -> int | None:
+        ids = self.tables[stream].ids
+        return ids[h % len(ids)] if len(ids) else None
+
+
+def build_visitor_activity(ctx: Ctx, rid: int, h: int, created: int, updated: int,
+                           deleted: int) -> list[Any]:
+    r: list[Any] = [None] * 23
+    r[0] = rid
+    code, name, id_field = VA_TYPES[h % len(VA_TYPES)]
+    r[_VA_IDX[id_field]] = 100 + (h >> 12) % 900
+    if (h >> 8) & 3:
+        r[13] = ctx.ref("prospects", h >> 16)
+    r[16] = 20000 + (h >> 24) % 50000  # visitor_id
+    if (h >> 20) & 1:
+        r[1] = ctx.ref("campaigns", h >> 28)
+    if id_field != "visit_id" and (h >> 21) & 1:
+        r[15] = 300000 + (h >> 32) % 100000
+    r[18] = code
+    r[19] = name
+    d = (h >> 40) % 24
+    r[20] = TRICKY[d] if d < len(TRICKY) else (None if d > 20 else f"https://example.com/p/{d}")
+    r[21] = created
+    r[22] = updated
+    return r
+
+
+_VA_FIELDS = ["id", "campaign_id", "custom_redirect_id", "email_id", "email_template_id",
+              "file_id", "form_id", "form_handler_id", "landing_page_id", "list_email_id",
+              "multivariate_test_variation_id", "opportunity_id", "paid_search_ad_id",
+              "prospect_id", "site_search_query_id", "visit_id", "visitor_id",
+              "visitor_page_view_id", "type", "type_name", "details", "created_at", "updated_at"]
+_VA_IDX = {n: i for i, n in enumerate(_VA_FIELDS)}
+
+
+def _pick(h: int, k: int, seq: list[Any]) -> Any:
+    return seq[mix(h + k) % len(seq)]
+
+
+def _maybe(h: int, k: int, value: Any, pct_null: int = 20) -> Any:
+    return None if mix(h ^ (k << 7)) % 100 < pct_null else value
+
+
+def _generic(spec_fields: list[tuple[str, str]],
+             special: dict[str, Callable[[Ctx, int, int, int], Any]]) -> Callable[..., list[Any]]:
+    """A builder for small streams: per-field rules, with defaults by type."""
+
+    def build(ctx: Ctx, rid: int, h: int, created: int, updated: int,
+              deleted: int) -> list[Any]:
+        out: list[Any] = []
+        for k, (name, kind) in enumerate(spec_fields):
+            if name == "id":
+                out.append(rid)
+            elif name == "created_at":
+                out.append(created)
+            elif name == "updated_at":
+                out.append(updated)
+            elif name == "is_deleted":
+                out.append(bool(deleted))
+            elif name in special:
+                out.append(special[name](ctx, h, k, created))
+            elif kind == "int":
+                out.append(_maybe(h, k, 1 + mix(h + k) % 500))
+            elif kind == "bool":
+                out.append(mix(h + k) % 5 == 0)
+            elif kind == "dt":
+                out.append(_maybe(h, k, created + mix(h + k) % (updated - created + 1), 40))
+            else:
+                out.append(_maybe(h, k, f"{name.replace('_', ' ').title()} {mix(h + k) % 97}"))
+        return out
+
+    return build
+
+
+def _ref(stream: str, pct_null: int = 10) -> Callable[[Ctx, int, int, int], Any]:
+    return lambda ctx, h, k, c: _maybe(h, k, ctx.ref(stream, mix(h + k)), pct_null)
+
+
+def _choice(seq: list[Any]) -> Callable[[Ctx, int, int, int], Any]:
+    return lambda ctx, h, k, c: _pick(h, k, seq)
+
+
+def _tricky(pct_null: int = 30) -> Callable[[Ctx, int, int, int], Any]:
+    return lambda ctx, h, k, c: _maybe(h, k, _pick(h, k, TRICKY), pct_null)
+
+
+def _after_created(max_seconds: int) -> Callable[[Ctx, int, int, int], Any]:
+    return lambda ctx, h, k, c: _maybe(h, k, c + mix(h + k) % (max_seconds + 1), 40)
+
+
+PROSPECT_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
+    "campaign_id": _ref("campaigns", 5),
+    "prospect_account_id": _ref("prospect_accounts", 15),
+    "user_id": _ref("users", 30),
+    "created_by_id": _ref("users", 20),
+    "updated_by_id": _ref("users", 20),
+    "score": lambda ctx, h, k, c: mix(h + k) % 300,
+    "email": lambda ctx, h, k, c: f"person{mix(h + k) % 100000}@example.com",
+    "first_name": _choice(FIRST),
+    "last_name": _choice(LAST),
+    "company": _choice(COMPANY),
+    "city": _choice(CITY),
+    "country": _choice(COUNTRY),
+    "industry": _choice(INDUSTRY),
+    "source": _choice(SOURCE),
+    "comments": _tricky(40),
+    "notes": _tricky(50),
+    "grade": _choice(["A", "B+", "C-", "D", None]),
+    "last_activity_at": _after_created(3600),
+    "first_activity_at": _after_created(600),
+    "salesforce_url": lambda ctx, h, k, c: _maybe(
+        h, k, f"https://example.my.salesforce.com/00Q{mix(h + k) % 10**12:012d}", 50),
+}
+
+VISITOR_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
+    "prospect_id": _ref("prospects", 35),
+    "campaign_id": _ref("campaigns", 20),
+    "page_view_count": lambda ctx, h, k, c: mix(h + k) % 60,
+    "hostname": _choice(["host.example.com", "cpe-1-2-3-4.example.net", None]),
+    "ip_address": lambda ctx, h, k, c: f"10.{mix(h + k) % 256}.{mix(h + k + 1) % 256}.{h % 256}",
+    "source_parameter": _choice(SOURCE),
+    "content_parameter": _tricky(60),
+}
+
+LM_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
+    "list_id": _ref("lists", 0),
+    "prospect_id": _ref("prospects", 0),
+    "created_by_id": _ref("users", 30),
+    "updated_by_id": _ref("users", 30),
+}
+
+PA_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
+    "name": _choice([c for c in COMPANY if c] + ["Wayne Enterprises", "Stark, Industries"]),
+    "description": _tricky(30),
+    "billing_city": _choice(CITY),
+    "billing_country": _choice(COUNTRY),
+    "industry": _choice(INDUSTRY),
+    "created_by_id": _ref("users", 30),
+    "updated_by_id": _ref("users", 30),
+    "assigned_to_id": _ref("users", 30),
+}
+
+SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
+    "campaigns": {"name": lambda ctx, h, k, c: f"Campaign {h % 1000}, wave {h % 7}",
+                  "cost": lambda ctx, h, k, c: h % 5000},
+    "lists": {"name": lambda ctx, h, k, c: f"List {h % 1000}",
+              "description": _tricky(50)},
+    "users": {"email": lambda ctx, h, k, c: f"user{h % 1000}@example.com",
+              "first_name": _choice(FIRST), "last_name": _choice(LAST),
+              "role": _choice(["Administrator", "Marketing", "Sales"]),
+              "timezone": _choice(["America/New_York", "Europe/Paris", "UTC"])},
+    "tags": {"name": lambda ctx, h, k, c: f"tag-{h % 1000}"},
+    "custom_fields": {
+        "name": lambda ctx, h, k, c: f"Custom {h % 100}",
+        "field_id": lambda ctx, h, k, c: f"Custom_{h % 100}__c",
+        "type": _choice(["Text", "Number", "Date", "Checkbox", "Dropdown"]),
+    },
+}
+
+
+def builder_for(name: str, fields: list[tuple[str, str]]) -> Callable[..., list[Any]]:
+    if name == "visitor_activities":
+        return build_visitor_activity
+    special = {
+        "prospects": PROSPECT_SPECIAL,
+        "visitors": VISITOR_SPECIAL,
+        "list_memberships": LM_SPECIAL,
+        "prospect_accounts": PA_SPECIAL,
+    }.get(name) or SMALL_SPECIAL.get(name, {})
+    generic = _generic(fields, special)
+    if name == "visitors":
+        idx_pid, idx_ident = [n for n, _ in fields].index("prospect_id"), [
+            n for n, _ in fields].index("is_identified")
+
+        def build_visitor(ctx: Ctx, rid: int, h: int, created: int, updated: int,
+                          deleted: int) -> list[Any]:
+            r = generic(ctx, rid, h, created, updated, deleted)
+            r[idx_ident] = r[idx_pid] is not None
+            return r
+
+        return build_visitor
+    return generic

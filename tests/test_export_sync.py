@@ -1,0 +1,390 @@
+"""ExportSync against an in-memory Export API: windows, edges, DST, schedule, state, resume."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import itertools
+import logging
+import random
+import zoneinfo
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlparse
+
+import pytest
+
+from tap_pardot.convert import RecordConverter, snake_to_camel
+from tap_pardot.export import MAX_ATTEMPTS, ExportError, ExportSync
+from tap_pardot.export_windows import iso, poll_wait
+from tap_pardot.limits import StopRun
+
+UTC = timezone.utc
+NY = zoneinfo.ZoneInfo("America/New_York")
+START = datetime(2025, 10, 1, tzinfo=UTC)
+END = datetime(2025, 11, 19, tzinfo=UTC)
+FIELDS = ["id", "name", "visits", "is_deleted", "created_at", "updated_at"]
+SCHEMA = {
+    "properties": {
+        "id": {"type": ["integer"]},
+        "name": {"type": ["string", "null"]},
+        "visits": {"type": ["integer", "null"]},
+        "is_deleted": {"type": ["boolean", "null"]},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    }
+}
+
+
+def make_records(seed: int = 3) -> list[dict]:
+    """Records spread over the range, piled on likely window edges and the repeated hour."""
+    rng = random.Random(seed)
+    stamps = [START + timedelta(seconds=rng.randrange(int((END - START).total_seconds())))
+              for _ in range(400)]
+    fall_back = datetime(2025, 11, 2, 5, 0, tzinfo=UTC)
+    stamps += [fall_back + timedelta(seconds=s) for s in range(0, 7200, 97)]
+    for days in range(0, 50, 7):  # 7-day window edges, +-1 s
+        edge = START + timedelta(days=days)
+        stamps += [edge - timedelta(seconds=1), edge, edge, edge + timedelta(seconds=1)]
+    stamps += [fall_back + timedelta(minutes=m) for m in (30, 60, 90)]
+    records = []
+    for i, stamp in enumerate(stamps, start=1):
+        records.append({
+            "id": i, "name": f"n,\"{i}\"\nx" if i % 5 == 0 else (None if i % 7 == 0 else f"n{i}"),
+            "visits": i % 11, "is_deleted": i % 13 == 0,
+            "created_at": iso(stamp - timedelta(days=2)), "updated_at": iso(stamp),
+        })
+    return records
+
+
+class Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def iter_content(self, size: int):
+        for i in range(0, len(self.data), 50):
+            yield self.data[i : i + 50]
+
+    def close(self) -> None:
+        pass
+
+
+class Reply:
+    def __init__(self, payload: dict) -> None:
+        self.payload = payload
+
+    def json(self) -> dict:
+        return self.payload
+
+
+class FakeExportApi:
+    """Exports queue and complete after `reads` reads; files are shuffled and uneven."""
+
+    def __init__(self, records: list[dict], *, reads: int = 2, files: int = 3,
+                 fail: int = 0, wrapped: bool = False, seed: int = 1) -> None:
+        self.records, self.reads, self.files, self.fail = records, reads, files, fail
+        self.wrapped = wrapped
+        self.rng = random.Random(seed)
+        self.exports: dict[int, dict] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.next_id = 100
+
+    def request(self, method: str, url: str, *, params=None, json=None, stream=False):
+        path = urlparse(url).path
+        if path.endswith(("/exports", "/do/create")):
+            self.calls.append(("create", path))
+            return self._reply(self._create(json, path))
+        if "/files/" in path:
+            self.calls.append(("download", path))
+            export_id, index = path.rsplit("/files/", 1)
+            return Body(self.exports[int(export_id.rsplit("/", 1)[1])]["data"][int(index)])
+        self.calls.append(("read", path))
+        export = self.exports[int(path.rsplit("/", 1)[1])]
+        export["reads_left"] -= 1
+        if export["reads_left"] <= 0 and export["state"] in {"Waiting", "Processing"}:
+            if self.fail:
+                self.fail -= 1
+                export["state"] = "Failed"
+            else:
+                export["state"] = "Complete"
+        elif export["state"] == "Waiting":
+            export["state"] = "Processing"
+        return self._reply(export)
+
+    def _reply(self, export: dict) -> Reply:
+        body = {"id": export["id"], "state": export["state"], "isExpired": export["expired"]}
+        if export["state"] == "Complete" and export["refs"]:
+            refs = export["refs"]
+            body["resultRefs"] = refs[0] if len(refs) == 1 else refs
+        return Reply({"export": body} if self.wrapped else body)
+
+    def _create(self, body: dict, path: str) -> dict:
+        v5 = "/v5/" in path
+        args = body["procedure"]["arguments"]
+        after = datetime.fromisoformat(args["updated_after"])
+        before = datetime.fromisoformat(args["updated_before"])
+        assert before - after <= timedelta(days=365)
+        names = {snake_to_camel(f) if v5 else f: f for f in FIELDS}
+        assert body["fields"] == list(names)
+        rows = [r for r in self.records
+                if after < datetime.fromisoformat(r["updated_at"]) < before]
+        self.rng.shuffle(rows)
+        cuts = sorted(self.rng.randrange(len(rows) + 1) for _ in range(self.files - 1))
+        parts = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
+        export_id = self.next_id
+        self.next_id += 1
+        data = [self._csv(part, body["fields"], names) for part in parts if part]
+        self.exports[export_id] = {
+            "id": export_id, "state": "Waiting", "expired": False, "reads_left": self.reads,
+            "data": data, "body": body,
+            "refs": [f"http://sim/api/v5/exports/{export_id}/files/{k}" for k in range(len(data))],
+        }
+        self.rng.shuffle(self.exports[export_id]["refs"])
+        return self.exports[export_id]
+
+    @staticmethod
+    def _csv(rows: list[dict], header: list[str], names: dict[str, str]) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for row in rows:
+            values = []
+            for api_name in header:
+                value = row[names[api_name]]
+                if value is None:
+                    values.append("")
+                elif isinstance(value, bool):
+                    values.append("true" if value else "false")
+                elif api_name in {"createdAt", "updatedAt", "created_at", "updated_at"}:
+                    local = datetime.fromisoformat(value).astimezone(NY)
+                    values.append(local.strftime("%Y-%m-%d %H:%M:%S"))
+                else:
+                    values.append(str(value))
+            writer.writerow(values)
+        return out.getvalue().encode()
+
+
+class FakeStream:
+    """The parts of PardotStream the export path uses."""
+
+    name = "visitors"
+    replication_key = "updated_at"
+    primary_keys = ("id",)
+    export_object = "visitor"
+    export_procedure = "filter_by_updated_at"
+    export_deleted_argument = "deleted"
+    export_unavailable_fields = ()
+
+    def __init__(self, api: FakeExportApi, state: dict | None = None, **config: object) -> None:
+        self.config = {"start_date": iso(START), "end_date": iso(END),
+                       "timezone": "America/New_York", "api_version": 5,
+                       "export_window_days": 7, "export_poll_seconds": 1,
+                       "max_concurrency": 3, "api_base_url": "http://sim", **config}
+        self.logger = logging.getLogger("tap-pardot.test")
+        self.schema = SCHEMA
+        self.selected_properties = FIELDS
+        self.converter = RecordConverter(SCHEMA, NY)
+        self.pardot_request = api.request
+        self.state: dict = state or {}
+        self.states: list[dict] = []
+
+    def get_starting_timestamp(self, context: object) -> datetime:
+        value = self.state.get("replication_key_value") or self.config["start_date"]
+        return datetime.fromisoformat(str(value))
+
+    def get_context_state(self, context: object) -> dict:
+        return self.state
+
+    def checkpoint(self, bookmark: str | None = None, *, extra: dict | None = None) -> None:
+        if bookmark is not None:
+            self.state["replication_key"] = "updated_at"
+            self.state["replication_key_value"] = bookmark
+        for key, value in (extra or {}).items():
+            if value is None:
+                self.state.pop(key, None)
+            else:
+                self.state[key] = value
+        self.states.append(copy.deepcopy(self.state))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def run(stream: FakeStream, clock: Clock | None = None) -> list[dict]:
+    clock = clock or Clock()
+    return list(ExportSync(stream, None, sleep=clock.sleep, monotonic=clock.monotonic).records())
+
+
+REPEATED = (datetime(2025, 11, 2, 5, tzinfo=UTC), datetime(2025, 11, 2, 7, tzinfo=UTC))
+
+
+def comparable(record: dict) -> dict:
+    """Other naive times in the repeated hour read as its first occurrence (documented)."""
+    created = datetime.fromisoformat(record["created_at"])
+    if REPEATED[0] <= created < REPEATED[1]:
+        return {**record, "created_at": None}
+    return record
+
+
+def by_id(records: list[dict]) -> list[dict]:
+    return sorted((comparable(r) for r in records), key=lambda r: r["id"])
+
+
+def truth(records: list[dict], start: datetime = START, end: datetime = END) -> list[dict]:
+    return by_id(r for r in records if start <= datetime.fromisoformat(r["updated_at"]) <= end)
+
+
+@pytest.mark.parametrize(
+    ("version", "files", "wrapped"), [(5, 1, False), (5, 4, True), (4, 3, False)]
+)
+def test_full_export_equals_truth(version: int, files: int, wrapped: bool) -> None:
+    records = make_records()
+    api = FakeExportApi(records, files=files, wrapped=wrapped)
+    stream = FakeStream(api, api_version=version)
+    out = run(stream)
+    ids = [r["id"] for r in out]
+    assert len(ids) == len(set(ids)), "a record was emitted twice"
+    assert by_id(out) == truth(records)
+    if version < 5:
+        assert all("/export/version/4/" in path for kind, path in api.calls if kind != "download")
+
+
+def test_bookmark_moves_per_window_and_exports_are_recorded() -> None:
+    api = FakeExportApi(make_records())
+    stream = FakeStream(api)
+    run(stream)
+    bookmarks = [s.get("replication_key_value") for s in stream.states]
+    assert bookmarks[-1] == iso(END)
+    assert "exports" not in stream.state
+    first = stream.states[0]
+    assert "replication_key_value" not in first  # the first create, before any window ends
+    assert first["exports"][0]["id"] == 100
+    assert first["exports"][0]["window_start"] == iso(START)
+    moved = [b for a, b in itertools.pairwise(bookmarks) if a != b]
+    assert moved == sorted(moved)
+    windows = len([c for c in api.calls if c[0] == "create"])
+    assert len(moved) == windows
+
+
+def test_pipelined_calls_and_count() -> None:
+    """Create next before downloading current; calls = creates + scheduled reads + files."""
+    records = make_records()
+    api = FakeExportApi(records, reads=3, files=2)
+    stream = FakeStream(api, export_window_days=30,
+                        end_date=iso(START + timedelta(days=20)))
+    clock = Clock()
+    run(stream, clock)
+    kinds = [kind for kind, _ in api.calls]
+    assert kinds == ["create", "read", "read", "read", "download", "download"]
+    assert clock.sleeps == [poll_wait(n, 1) for n in range(3)]
+
+    api = FakeExportApi(records, reads=2, files=2)
+    stream = FakeStream(api, export_window_days=10, end_date=iso(START + timedelta(days=20)))
+    run(stream)
+    kinds = [kind for kind, _ in api.calls]
+    assert kinds == ["create", "read", "read", "create", "download", "download",
+                     "read", "read", "download", "download"]
+
+
+def test_resume_uses_the_recorded_export() -> None:
+    records = make_records()
+    api = FakeExportApi(records, reads=5)
+    stream = FakeStream(api, export_window_days=30)
+    served = api.request
+
+    def killed_while_processing(method: str, url: str, **kw: object) -> object:
+        if api.calls and api.calls[-1][0] == "read":
+            raise KeyboardInterrupt
+        return served(method, url, **kw)
+
+    stream.pardot_request = killed_while_processing
+    with pytest.raises(KeyboardInterrupt):
+        run(stream)
+    saved = copy.deepcopy(stream.states[-1])
+    assert saved["exports"][0]["id"] == 100
+
+    api.calls.clear()
+    out = run(FakeStream(api, state=saved, export_window_days=30))
+    assert api.calls[0] == ("read", "/api/v5/exports/100")
+    afters = [e["body"]["procedure"]["arguments"]["updated_after"]
+              for i, e in api.exports.items() if i > 100]
+    assert iso(START - timedelta(seconds=1)) not in afters  # the first window not again
+    assert by_id(out) == truth(records)
+
+
+def test_recorded_export_is_ignored_when_settings_changed() -> None:
+    api = FakeExportApi(make_records())
+    state = {"exports": [{"id": 55, "window_start": iso(START), "window_end": iso(END),
+                          "api_version": 5, "signature": "other", "created_at": iso(START)}]}
+    run(FakeStream(api, state=state))
+    assert ("read", "/api/v5/exports/55") not in api.calls
+
+
+def test_failed_export_is_retried_then_a_clear_error() -> None:
+    records = make_records()
+    api = FakeExportApi(records, fail=1)
+    out = run(FakeStream(api, end_date=iso(START + timedelta(days=3))))
+    assert by_id(out) == truth(records, end=START + timedelta(days=3))
+    assert [kind for kind, _ in api.calls].count("create") == 2
+
+    api = FakeExportApi(records, fail=MAX_ATTEMPTS)
+    stream = FakeStream(api, end_date=iso(START + timedelta(days=3)))
+    with pytest.raises(ExportError, match="Failed after 3 attempts"):
+        run(stream)
+    assert "exports" not in stream.state
+
+
+def test_timeout_keeps_the_export_for_the_next_run() -> None:
+    api = FakeExportApi(make_records(), reads=10**6)
+    stream = FakeStream(api, export_timeout_hours=0.01, export_poll_seconds=5)
+    with pytest.raises(ExportError, match="export_timeout_hours"):
+        run(stream)
+    assert stream.state["exports"][0]["id"] == 100
+    reads = [kind for kind, _ in api.calls].count("read")
+    assert reads == 4  # polls at 5, 15, 25 and 40 s; 40 s is past the 36 s timeout
+
+
+def test_expired_export_in_state_is_created_again() -> None:
+    records = make_records()
+    api = FakeExportApi(records)
+    end = START + timedelta(days=3)
+    stream = FakeStream(api, end_date=iso(end))
+    run(stream)
+    recorded = {"id": 100, "window_start": iso(START), "window_end": iso(end), "api_version": 5,
+                "signature": ExportSync(stream, None).signature, "created_at": iso(START)}
+    api.exports[100]["expired"] = True
+    api.calls.clear()
+    out = run(FakeStream(api, state={"exports": [recorded]}, end_date=iso(end)))
+    assert [kind for kind, _ in api.calls][:2] == ["read", "create"]
+    assert by_id(out) == truth(records, end=end)
+
+
+def test_a_stop_part_way_keeps_the_bookmark_at_the_last_whole_window() -> None:
+    """Budget or daily limit mid-window: the SDK must not promote a partial window's rows."""
+    records = make_records()
+    api = FakeExportApi(records, files=3)
+    stream = FakeStream(api)
+    served = api.request
+
+    def budget_spent(method: str, url: str, **kw: object) -> object:
+        if len([kind for kind, _ in api.calls if kind == "download"]) >= 4:
+            raise StopRun("max_api_calls")
+        return served(method, url, **kw)
+
+    stream.pardot_request = budget_spent
+    stream.state["progress_markers"] = {"replication_key_value": iso(END)}
+    with pytest.raises(StopRun):
+        run(stream)
+    assert "progress_markers" not in stream.state
+    assert stream.state["replication_key_value"] == iso(START + timedelta(days=7))
+    assert stream.state["exports"][0]["window_start"] == iso(START + timedelta(days=7))

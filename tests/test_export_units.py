@@ -1,0 +1,308 @@
+"""Unit tests of the export path's pure parts: windows, DST, poll schedule, replies, CSV."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import zoneinfo
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from tap_pardot.convert import RecordConverter
+from tap_pardot.export_api import ExportApi, ExportStatus, normalise_refs
+from tap_pardot.export_download import (
+    Downloader,
+    DownloadError,
+    TruncatedFileError,
+    iter_csv,
+    iter_text_lines,
+)
+from tap_pardot.export_spec import MAX_FIELDS, ExportSpec
+from tap_pardot.export_windows import (
+    MAX_WINDOW,
+    SLACK,
+    Window,
+    cut_windows,
+    fall_backs,
+    poll_wait,
+    resolve_naive,
+)
+
+UTC = timezone.utc
+NY = zoneinfo.ZoneInfo("America/New_York")
+FALL_BACK = datetime(2025, 11, 2, 6, 0, tzinfo=UTC)  # 01:00 EST, the second 01:00
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+# -- poll schedule ------------------------------------------------------------------------
+
+
+def test_poll_schedule_follows_the_seed_formula() -> None:
+    assert [poll_wait(n, 1) for n in range(10)] == [1, 2, 2, 3, 5, 6, 9, 11, 14, 18]
+    assert poll_wait(0, 60) == 60
+    assert poll_wait(3, 0.01) == pytest.approx(0.03)
+
+
+# -- windows ------------------------------------------------------------------------------
+
+
+def test_windows_are_contiguous_and_capped() -> None:
+    start, end = utc("2025-01-01T00:00:00+00:00"), utc("2025-03-20T12:00:00+00:00")
+    windows = cut_windows(start, end, 30, UTC)
+    assert windows[0].start == start
+    assert windows[-1].end == end
+    assert all(a.end == b.start for a, b in itertools.pairwise(windows))
+    assert [w.end - w.start for w in windows[:2]] == [timedelta(days=30)] * 2
+    assert cut_windows(end, end, 30, UTC) == []
+    assert cut_windows(end, start, 30, UTC) == []
+
+
+def test_windows_never_exceed_one_year_with_their_slack() -> None:
+    start, end = utc("2020-01-01T00:00:00+00:00"), utc("2025-06-01T00:00:00+00:00")
+    windows = cut_windows(start, end, 365, UTC)
+    assert len(windows) == 6
+    for window in windows:
+        assert window.end - window.start <= MAX_WINDOW
+        assert window.before - window.after <= timedelta(days=365)
+
+
+def test_bounds_sent_include_the_edges_under_either_reading() -> None:
+    window = Window(utc("2025-10-01T00:00:00+00:00"), utc("2025-10-31T00:00:00+00:00"))
+    assert window.after == window.start - SLACK
+    assert window.before == window.end + SLACK
+    spec = ExportSpec("prospect", "filter_by_updated_at", "deleted")
+    args = spec.arguments(window, include_deleted=True)
+    assert args == {
+        "updated_after": "2025-09-30T23:59:59+00:00",
+        "updated_before": "2025-10-31T00:00:01+00:00",
+        "deleted": "all",
+    }
+    assert "deleted" not in spec.arguments(window, include_deleted=False)
+    activity = ExportSpec("visitorActivity", "filter_by_updated_at")
+    assert "deleted" not in activity.arguments(window, include_deleted=True)
+    created = ExportSpec("x", "filter_by_created_at")
+    assert set(created.arguments(window, include_deleted=True)) == {
+        "created_after",
+        "created_before",
+    }
+
+
+def test_create_body_and_field_cap() -> None:
+    spec = ExportSpec("visitor", "filter_by_updated_at", "deleted")
+    window = Window(utc("2025-10-01T00:00:00+00:00"), utc("2025-10-02T00:00:00+00:00"))
+    body = spec.body(["id", "updatedAt"], window, include_deleted=True)
+    assert body["object"] == "visitor"
+    assert body["fields"] == ["id", "updatedAt"]
+    assert body["procedure"]["name"] == "filter_by_updated_at"
+    with pytest.raises(ValueError, match="at most 150"):
+        spec.body([f"f{i}" for i in range(MAX_FIELDS + 1)], window, include_deleted=True)
+
+
+def test_fall_back_found_to_the_second() -> None:
+    found = fall_backs(utc("2025-10-01T00:00:00+00:00"), utc("2025-12-01T00:00:00+00:00"), NY)
+    assert found == [(FALL_BACK, timedelta(hours=1))]
+    assert fall_backs(utc("2025-10-01T00:00:00+00:00"), utc("2026-01-01T00:00:00+00:00"), UTC) == []
+
+
+def test_windows_are_cut_around_the_fall_back() -> None:
+    start, end = utc("2025-10-15T00:00:00+00:00"), utc("2025-11-20T00:00:00+00:00")
+    windows = cut_windows(start, end, 30, NY)
+    edges = {w.end for w in windows}
+    assert FALL_BACK - timedelta(minutes=30) in edges
+    assert FALL_BACK + timedelta(minutes=30) - 3 * SLACK in edges
+    assert windows[0].start == start
+    assert windows[-1].end == end
+    assert all(a.end == b.start for a, b in itertools.pairwise(windows))
+
+
+@pytest.mark.parametrize("days", [1, 7, 30])
+def test_every_instant_near_a_fall_back_is_read_back_exactly(days: int) -> None:
+    """Each UTC second, written naive in New York and read in its window, comes back."""
+    start, end = utc("2025-10-20T00:00:00+00:00"), utc("2025-11-12T00:00:00+00:00")
+    windows = cut_windows(start, end, days, NY)
+    converter = RecordConverter({"properties": {}}, NY)
+    lo, hi = FALL_BACK - timedelta(hours=2, seconds=5), FALL_BACK + timedelta(hours=2)
+    for window in windows:
+        if window.before < lo or window.after > hi:
+            continue
+        instant = max(window.after, lo)
+        while instant <= min(window.before, hi):
+            naive = instant.astimezone(NY).replace(tzinfo=None)
+            assert resolve_naive(naive, NY, window) == instant
+            assert converter.to_utc(naive, window=(window.after, window.before)) == instant
+            instant += timedelta(seconds=7) if instant.second % 60 else SLACK
+
+
+def test_naive_time_outside_a_repeated_hour_is_plain() -> None:
+    naive = datetime(2025, 7, 1, 12, 0, 0)
+    assert resolve_naive(naive, NY, None) == utc("2025-07-01T16:00:00+00:00")
+    assert resolve_naive(datetime(2025, 11, 2, 1, 30), NY, None) == utc(
+        "2025-11-02T05:30:00+00:00"
+    )
+
+
+# -- replies ------------------------------------------------------------------------------
+
+
+def test_reply_shapes_and_refs() -> None:
+    plain = {"id": 7, "state": "Complete", "isExpired": False, "resultRefs": "https://x/a"}
+    assert ExportStatus.from_payload(plain).files == ["https://x/a"]
+    wrapped = {"export": {"id": "7", "state": "Processing", "isExpired": "false"}}
+    status = ExportStatus.from_payload(wrapped)
+    assert (status.id, status.state, status.is_expired, status.files) == (
+        7,
+        "Processing",
+        False,
+        [],
+    )
+    assert not status.finished
+    docs_spelling = {"id": 1, "state": "Complete", "resultsRef": ["b", "a", "b"]}
+    assert ExportStatus.from_payload(docs_spelling).files == ["b", "a"]
+    assert ExportStatus.from_payload({"id": 2, "state": "Failed"}).finished
+    assert normalise_refs(None) == []
+    assert normalise_refs([]) == []
+    with pytest.raises(ValueError, match="resultRefs"):
+        normalise_refs([1])
+    with pytest.raises(ValueError, match="Malformed"):
+        ExportStatus.from_payload({"state": "Complete"})
+
+
+def test_endpoints_per_version() -> None:
+    calls: list[tuple] = []
+
+    class Reply:
+        def json(self) -> dict:
+            return {"id": 5, "state": "Waiting"}
+
+    def request(method: str, url: str, **kwargs: object) -> Reply:
+        calls.append((method, url, kwargs.get("params")))
+        return Reply()
+
+    ExportApi(request, "http://h/", 5).create({})  # type: ignore[arg-type]
+    ExportApi(request, "http://h", 5).read(5)  # type: ignore[arg-type]
+    ExportApi(request, "http://h", 4).create({})  # type: ignore[arg-type]
+    ExportApi(request, "http://h", 3).read(5)  # type: ignore[arg-type]
+    assert calls == [
+        ("POST", "http://h/api/v5/exports", None),
+        ("GET", "http://h/api/v5/exports/5", None),
+        ("POST", "http://h/api/export/version/4/do/create", {"format": "json"}),
+        ("GET", "http://h/api/export/version/3/do/read/id/5", {"format": "json"}),
+    ]
+
+
+# -- CSV ----------------------------------------------------------------------------------
+
+CSV_TEXT = (
+    'id,details,typeName\r\n1,"two\nlines, and a ""quote""",Visit\r\n'
+    "2,,Café\r\n3,\"x\ry\",Form\r\n"
+)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 100000])
+def test_csv_rows_survive_any_chunking(chunk: int) -> None:
+    data = ("\ufeff" + CSV_TEXT).encode()
+    chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    rows = [row for _, row in iter_csv(iter_text_lines(chunks))]
+    assert rows == [
+        ["1", 'two\nlines, and a "quote"', "Visit"],
+        ["2", "", "Café"],
+        ["3", "x\ry", "Form"],
+    ]
+
+
+def test_csv_truncation_is_detected() -> None:
+    with pytest.raises(TruncatedFileError):
+        list(iter_csv(iter_text_lines([b"id,a,b\n1,2,3\n4,5"])))
+    with pytest.raises(Exception, match="unexpected end of data"):
+        list(iter_csv(iter_text_lines([b'id,a\n1,"open'])))
+    assert list(iter_csv(iter_text_lines([]))) == []
+    assert list(iter_csv(iter_text_lines([b"id,a\n"]))) == []
+
+
+# -- downloads ----------------------------------------------------------------------------
+
+
+class FakeBody:
+    """A streamed response whose transfer can break after `break_after` bytes."""
+
+    def __init__(self, data: bytes, break_after: int | None = None) -> None:
+        self.data, self.break_after, self.closed = data, break_after, False
+
+    def iter_content(self, size: int) -> object:
+        limit = len(self.data) if self.break_after is None else self.break_after
+        for i in range(0, limit, 5):
+            yield self.data[i : min(i + 5, limit)]
+            time.sleep(0)
+        if self.break_after is not None:
+            raise requests.exceptions.ChunkedEncodingError("connection broken")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def make_file(ids: range) -> bytes:
+    return ("id,name\n" + "".join(f'{i},"n\n{i}"\n' for i in ids)).encode()
+
+
+def test_downloads_parallel_bounded_and_retried() -> None:
+    files = {f"u{k}": make_file(range(k * 100, k * 100 + 60)) for k in range(6)}
+    drops = {"u2": 2, "u4": 1}  # breaks before a good transfer
+    lock = threading.Lock()
+    active = {"now": 0, "peak": 0, "calls": 0}
+
+    def fetch(url: str) -> FakeBody:
+        with lock:
+            active["calls"] += 1
+            active["now"] += 1
+            active["peak"] = max(active["peak"], active["now"])
+            broken = drops.get(url, 0) > 0
+            if broken:
+                drops[url] -= 1
+        body = FakeBody(files[url], break_after=len(files[url]) // 2 if broken else None)
+        original = body.close
+
+        def close() -> None:
+            with lock:
+                active["now"] -= 1
+            original()
+
+        body.close = close  # type: ignore[method-assign]
+        return body
+
+    sleeps: list[float] = []
+    downloader = Downloader(fetch, workers=3, sleep=sleeps.append)  # type: ignore[arg-type]
+    items = list(downloader.items(list(files)))
+    ids = [int(row[0]) for kind, _, row in items if kind == "row"]
+    assert sorted(ids) == sorted(i for k in range(6) for i in range(k * 100, k * 100 + 60))
+    assert len(ids) == len(set(ids))
+    assert sorted(url for kind, url, _ in items if kind == "file") == sorted(files)
+    assert active["peak"] <= 3
+    assert active["now"] == 0
+    assert active["calls"] == 6 + 3
+    assert len(sleeps) == 3
+
+
+def test_download_gives_up_after_bounded_retries() -> None:
+    def fetch(url: str) -> FakeBody:
+        return FakeBody(make_file(range(10)), break_after=20)
+
+    downloader = Downloader(fetch, workers=2, retries=2)  # type: ignore[arg-type]
+    with pytest.raises(DownloadError, match="failed 3 times"):
+        list(downloader.items(["a"]))
+
+
+def test_consumer_can_stop_early() -> None:
+    def fetch(url: str) -> FakeBody:
+        return FakeBody(make_file(range(5000)))
+
+    downloader = Downloader(fetch, workers=2)  # type: ignore[arg-type]
+    items = downloader.items(["a", "b", "c"])
+    for _ in range(10):
+        next(items)
+    items.close()  # must not hang on workers blocked on the full queue

@@ -1,0 +1,80 @@
+"""Which path a stream takes: forced modes, per-stream overrides, and auto's threshold."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tap_pardot.strategy import AUTO_EXPORT_THRESHOLD, choose_sync_mode
+
+UTC = timezone.utc
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+class Stream:
+    """The attributes strategy reads from a PardotStream."""
+
+    def __init__(self, name: str = "visitor_activities", *, export_object: str | None = "x",
+                 state: dict | None = None, fields: int = 10, **config: object) -> None:
+        self.name = name
+        self.export_object = export_object
+        self.export_procedure = "filter_by_updated_at"
+        self.export_unavailable_fields = ()
+        self.config = {"start_date": (NOW - timedelta(days=60)).isoformat(), **config}
+        self.state = state or {}
+        self.selected_properties = [f"f{i}" for i in range(fields)]
+        self.schema = {"properties": {key: {} for key in self.selected_properties}}
+        self.logger = logging.getLogger("tap-pardot.strategy-test")
+
+    def get_context_state(self, context: object) -> dict:
+        return self.state
+
+    def get_starting_timestamp(self, context: object) -> datetime:
+        value = self.state.get("replication_key_value") or self.config["start_date"]
+        return datetime.fromisoformat(str(value))
+
+
+def mode(stream: Stream) -> str:
+    return choose_sync_mode(stream, None)  # type: ignore[arg-type]
+
+
+def test_forced_modes_and_overrides() -> None:
+    assert mode(Stream(sync_mode="query")) == "query"
+    assert mode(Stream(sync_mode="export", start_date=NOW.isoformat())) == "export"
+    overrides = {"visitor_activities": "query"}
+    assert mode(Stream(sync_mode="export", stream_sync_modes=overrides)) == "query"
+    assert mode(Stream("prospects", sync_mode="export", stream_sync_modes=overrides)) == "export"
+
+
+def test_objects_without_export_always_query() -> None:
+    assert mode(Stream("campaigns", export_object=None, sync_mode="export")) == "query"
+    assert mode(Stream("campaigns", export_object=None)) == "query"
+
+
+def test_auto_exports_large_ranges_and_queries_catch_ups(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    assert mode(Stream()) == "export"  # a first run over 60 days
+    assert "export mode (auto: 60.0 days to fetch" in caplog.text
+    recent = {"replication_key_value": (NOW - timedelta(days=2)).isoformat()}
+    assert mode(Stream(state=recent)) == "query"
+    assert "query mode (auto: 2.0 days" in caplog.text
+    edge = NOW - AUTO_EXPORT_THRESHOLD + timedelta(minutes=1)
+    assert mode(Stream(state={"replication_key_value": edge.isoformat()})) == "query"
+    bounded = Stream(start_date="2025-01-01T00:00:00+00:00", end_date="2025-01-05T00:00:00+00:00")
+    assert mode(bounded) == "query"
+    assert mode(Stream(start_date="2025-01-01T00:00:00+00:00",
+                       end_date="2025-03-01T00:00:00+00:00")) == "export"
+
+
+def test_auto_resumes_an_export_in_flight() -> None:
+    state = {"replication_key_value": NOW.isoformat(), "exports": [{"id": 1}]}
+    assert mode(Stream(state=state)) == "export"
+
+
+def test_auto_queries_when_too_many_fields(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    assert mode(Stream(fields=151)) == "query"
+    assert "151 fields selected" in caplog.text
+    assert mode(Stream(fields=150)) == "export"
