@@ -73,7 +73,6 @@ class _GatedTokenMixin:
     last_refreshed: dt.datetime | None
     expires_in: int | None
     auth_endpoint: str
-    oauth_request_payload: dict
 
     def invalidate(self, rejected_token: str | None = None) -> None:
         """Drop the token, unless another thread already replaced the rejected one."""
@@ -88,7 +87,8 @@ class _GatedTokenMixin:
                 return
             requested_at = dt.datetime.now(dt.timezone.utc)
             try:
-                response = self._post(self.auth_endpoint, self.oauth_request_payload)
+                payload = self.oauth_request_payload  # type: ignore[attr-defined]
+                response = self._post(self.auth_endpoint, payload)
             except requests.exceptions.ConnectionError:
                 msg = f"Cannot reach the Salesforce token host {self.auth_endpoint}: " \
                     "check `auth_base_url` / `is_sandbox`"
@@ -212,16 +212,17 @@ class LegacyAuthenticator(APIAuthenticatorBase):
         self._lock = threading.RLock()
         self.api_key: str | None = None
 
+    @property
+    def access_token(self) -> str | None:
+        """The current api key (named like the OAuth token for the stream's retry logic)."""
+        return self.api_key
+
     def invalidate(self, rejected_token: str | None = None) -> None:
         """Drop the api key (error 1), unless another thread already replaced it."""
         with self._lock:
             if rejected_token is None or rejected_token == self.api_key:
                 self.api_key = None
 
-    @property
-    def access_token(self) -> str | None:
-        """The current api key (named like the OAuth token for the stream's retry logic)."""
-        return self.api_key
 
     def login(self) -> None:
         """POST email/password/user_key as a form; read the api_key from the JSON reply."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
 import typing as t
+import urllib.parse
 from functools import cached_property
 from importlib import resources
 
@@ -139,9 +141,11 @@ class RunContext:
     backoff_factor: float = 1.0
     stop_reason: str | None = None
 
-    def note_stop(self, reason: str) -> None:
-        """Remember why the run stopped early (logged once at the end of the run)."""
+    def note_stop(self, reason: str) -> bool:
+        """Remember why the run stopped early; True the first time."""
+        first = self.stop_reason is None
         self.stop_reason = self.stop_reason or reason
+        return first
 
 
 class PardotStream(RESTStream[t.Any]):
@@ -159,7 +163,7 @@ class PardotStream(RESTStream[t.Any]):
     export_deleted_argument: t.ClassVar[str | None] = None
     export_unavailable_fields: t.ClassVar[tuple[str, ...]] = ()
 
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)  # type: ignore[assignment]
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
     replication_key = "updated_at"
     schema = StreamSchema(SchemaDirectory(resources.files(schemas)))
     # State is written at safe points only (page ends, whole export windows), by checkpoint().
@@ -241,7 +245,7 @@ class PardotStream(RESTStream[t.Any]):
             method=method, url=url, params=params, json=json, headers=self.http_headers
         )
 
-        def send(request: requests.PreparedRequest) -> requests.Response:
+        def send(request: requests.PreparedRequest, _context: t.Any = None) -> requests.Response:
             request = self.authenticator(request)
             response = self.requests_session.send(request, timeout=self.timeout, stream=stream)
             try:
@@ -251,7 +255,7 @@ class PardotStream(RESTStream[t.Any]):
                 raise
             return response
 
-        return self.request_decorator(send)(prepared)
+        return self.request_decorator(send)(prepared, None)
 
     @override
     def validate_response(self, response: requests.Response) -> None:
@@ -279,18 +283,18 @@ class PardotStream(RESTStream[t.Any]):
             raise TokenRejected("credentials were replaced meanwhile", response)
         if getattr(request, "_pardot_refreshed", False):
             raise PardotAPIError(self._error_line(response, code or 184, msg), code)
-        request._pardot_refreshed = True  # type: ignore[union-attr]
+        request._pardot_refreshed = True  # type: ignore[attr-defined]
         auth.invalidate(used)
         raise TokenRejected(f"token refused (error {code}); refreshing", response)
 
     def _error_line(self, response: requests.Response, code: int | None, message: str) -> str:
-        where = requests.utils.urlparse(response.url).path
+        where = urllib.parse.urlparse(response.url).path
         hint = _CODE_HINTS.get(code or 0)
         text = f"Pardot error {code} (HTTP {response.status_code}) on {where}: {message}"
         if code is None:
             text = f"HTTP {response.status_code} on {where}: {response.text[:200]!r}"
-            if response.status_code == 404:
-                hint = "no such endpoint: check `api_base_url` / `is_sandbox`"
+        if response.status_code == 404 and hint is None:
+            hint = "no such endpoint: check `api_base_url` / `is_sandbox`"
         return f"{text}: {hint}" if hint else text
 
     @override
@@ -308,6 +312,10 @@ class PardotStream(RESTStream[t.Any]):
     @override
     def backoff_max_tries(self) -> int:
         return MAX_TRIES
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value * (0.5 + random.random())
 
     @override
     def backoff_handler(self, details: Details) -> None:
@@ -380,8 +388,18 @@ class PardotStream(RESTStream[t.Any]):
         return parse_utc(value) if value else None
 
     def stop_run(self, exc: StopRun) -> None:
-        """Log a clean stop once; the caller returns so the SDK writes the state."""
-        self.run.note_stop(str(exc))
+        """Stop cleanly: the SDK then writes the state with the last checkpoint.
+
+        The SDK promotes its progress marker (the highest `updated_at` emitted) to the
+        bookmark when a stream ends; after an id walk or an export window cut short that
+        would skip records not yet read, so the marker is dropped and the checkpoint stands.
+        """
+        markers = self.stream_state.get("progress_markers")
+        if isinstance(markers, dict):
+            markers.pop("replication_key", None)
+            markers.pop("replication_key_value", None)
+        if self.run.note_stop(str(exc)):
+            self.logger.warning("Run stopped early: %s", exc)
 
 
 __all__ = ["AuthError", "PardotAPIError", "PardotStream", "StopRun", "TokenRejected"]

@@ -91,7 +91,7 @@ class RecordConverter:
             self._fields[name] = spec
             self._fields.setdefault(snake_to_camel(name), spec)
         self.replication_key = replication_key
-        self._rkey_names = (replication_key, snake_to_camel(replication_key or ""))
+        self._rkey_names = (replication_key or "", snake_to_camel(replication_key or ""))
 
     def convert(
         self,

@@ -22,17 +22,17 @@ import hashlib
 import time
 import typing as t
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_pardot.client import PardotAPIError
-from tap_pardot.convert import RecordConverter
+from tap_pardot.convert import UTC, parse_utc
 from tap_pardot.export_api import ExportApi, ExportStatus
 from tap_pardot.export_download import Downloader
-from tap_pardot.export_spec import api_field_name, export_fields, export_spec, starting_point
-from tap_pardot.export_windows import SLACK, UTC, Window, cut_windows, iso, parse_utc, poll_wait
+from tap_pardot.export_spec import api_field_name, export_fields, export_spec, run_range
+from tap_pardot.export_windows import SLACK, Window, cut_windows, iso, poll_wait
 from tap_pardot.settings import api_base_url
 
 if t.TYPE_CHECKING:
@@ -42,6 +42,7 @@ if t.TYPE_CHECKING:
 
 MAX_ATTEMPTS = 3  # exports created per window before a Failed one becomes an error
 PROGRESS_SECONDS = 30.0
+RESUMED = "recorded in state"  # the state of an export resumed from state, until read
 
 
 class ExportError(PardotAPIError):
@@ -59,7 +60,6 @@ class _Job:
     polls: int = 0
     next_poll: float = 0.0
     waiting_since: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def to_state(self, signature: str, api_version: int) -> dict:
         return {
@@ -100,14 +100,21 @@ class ExportSync:
         self.timeout = float(config.get("export_timeout_hours", 24)) * 3600
         self.workers = int(config.get("max_concurrency") or 5)
         self.props = export_fields(stream)
+        # Without include_deleted, ask for `deleted: all` anyway and drop the recycle bin's
+        # rows here: the 2020 docs say prospects accept only `all`, so this reads every way.
+        self.drop_deleted = (
+            not self.include_deleted
+            and spec.deleted_argument is not None
+            and "is_deleted" in stream.schema.get("properties", {})
+        )
+        if self.drop_deleted and "is_deleted" not in self.props:
+            self.props.append("is_deleted")
         self.fields = [api_field_name(p, self.api_version) for p in self.props]
         self.api = ExportApi(stream.pardot_request, api_base_url(config), self.api_version)
-        self.converter = getattr(stream, "converter", None) or RecordConverter(
-            stream.schema, self.tz, replication_key=stream.replication_key
-        )
-        text = "|".join(
-            [spec.object, spec.procedure, str(self.include_deleted), *sorted(self.fields)]
-        )
+        self.converter = stream.converter
+        # A recorded export is resumed only by a run that would have made the same one.
+        text = "|".join([spec.object, spec.procedure, str(self.include_deleted),
+                         str(self.tz), *sorted(self.fields)])
         self.signature = hashlib.sha256(text.encode()).hexdigest()[:16]
         self._inflight: dict[datetime, _Job] = {}
         self._resumable: dict[datetime, dict] = {}
@@ -118,12 +125,7 @@ class ExportSync:
 
     def plan(self) -> list[Window]:
         """Windows from the bookmark to end_date (or now), reusing exports left in state."""
-        start = starting_point(self.stream, self.context)
-        if start is None:
-            msg = f"Stream {self.stream.name}: no bookmark and no start_date to export from"
-            raise ExportError(msg)
-        start = start.replace(microsecond=0)
-        end = self._end()
+        start, end = run_range(self.stream, self.context)
         windows: list[Window] = []
         cursor = start
         for record in self.stream.get_context_state(self.context).get("exports") or []:
@@ -137,12 +139,6 @@ class ExportSync:
             cursor = window.end
         windows += cut_windows(cursor, end, self.window_days, self.tz)
         return windows
-
-    def _end(self) -> datetime:
-        value = self.stream.config.get("end_date")
-        now = datetime.now(UTC)
-        end = parse_utc(str(value)) if value else now
-        return min(end, now).replace(microsecond=0)
 
     def _recorded_window(self, record: dict, cursor: datetime, end: datetime) -> Window | None:
         try:
@@ -198,7 +194,7 @@ class ExportSync:
         if record is None:
             return self._create(window, attempt=1)
         now = self.monotonic()
-        job = _Job(window, ExportStatus(int(record["id"]), "Unknown"), record["created_at"],
+        job = _Job(window, ExportStatus(int(record["id"]), RESUMED), record["created_at"],
                    attempt=int(record.get("attempt", 1)), next_poll=now, waiting_since=now)
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
@@ -206,7 +202,8 @@ class ExportSync:
         return job
 
     def _create(self, window: Window, *, attempt: int) -> _Job:
-        body = self.spec.body(self.fields, window, include_deleted=self.include_deleted)
+        deleted = self.include_deleted or self.drop_deleted
+        body = self.spec.body(self.fields, window, include_deleted=deleted)
         status = self.api.create(body)
         now = self.monotonic()
         job = _Job(window, status, iso(datetime.now(UTC)), attempt=attempt,
@@ -239,11 +236,19 @@ class ExportSync:
             delay = job.next_poll - now
             if delay > 0:
                 self.log.info(
-                    "Stream %s: window %d of %d: export %d is %s; next poll in %.0f s",
-                    self.stream.name, k + 1, n, status.id, status.state or "queued", delay,
+                    "Stream %s: window %d of %d: export %d is %s; next poll in %s",
+                    self.stream.name, k + 1, n, status.id, status.state or "queued",
+                    _duration(delay),
                 )
                 self.sleep(delay)
-            job.status = self.api.read(status.id)
+            try:
+                job.status = self.api.read(status.id)
+            except PardotAPIError as exc:
+                if status.state != RESUMED:
+                    raise
+                # An export recorded by an earlier run that Pardot no longer knows.
+                job = self._recreate(job, f"unreadable ({exc})")
+                continue
             job.polls += 1
             job.next_poll = self.monotonic() + poll_wait(job.polls, self.poll_unit)
 
@@ -283,7 +288,7 @@ class ExportSync:
         bounds = (window.after, window.before)
         previous, tail = self._tail, set()
         convert = self.converter.convert
-        done = rows = 0
+        done = rows = skipped = 0
         last_log = began = self.monotonic()
         self.log.info("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
                       name, k + 1, n, len(files), min(self.workers, len(files) or 1))
@@ -294,22 +299,27 @@ class ExportSync:
                 self.log.info("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
                               name, k + 1, n, done, len(files), second)
                 continue
-            record = convert(dict(zip(first, second, strict=True)), window=bounds)
-            stamp = record.get(field_name) or ""
-            key = record.get("id")
-            if stamp >= high:
-                tail.add(key)
-            if stamp <= low and key in previous:
-                continue  # already emitted from the previous window's overlap second
-            rows += 1
-            self._rows += 1
-            yield record
+            for row in second:
+                record = convert(dict(zip(first, row, strict=True)), window=bounds)
+                stamp = record.get(field_name) or ""
+                key = record.get("id")
+                if stamp >= high:
+                    tail.add(key)
+                if stamp <= low and key in previous:
+                    skipped += 1  # already emitted from the previous window's overlap second
+                    continue
+                if self.drop_deleted and record.get("is_deleted"):
+                    continue
+                rows += 1
+                self._rows += 1
+                yield record
             if self.monotonic() - last_log >= PROGRESS_SECONDS:
                 last_log = self.monotonic()
                 self._log_rate(k, n, rows, began)
         self._tail = tail
-        self.log.info("Stream %s: window %d of %d done: %d rows from %d file(s)",
-                      name, k + 1, n, rows, len(files))
+        self.log.info("Stream %s: window %d of %d done: %d rows from %d file(s) (%d already "
+                      "emitted from the overlap with the previous window)",
+                      name, k + 1, n, rows, len(files), skipped)
         self._log_rate(k, n, rows, began)
 
     def _log_rate(self, k: int, n: int, rows: int, began: float) -> None:
@@ -324,13 +334,11 @@ class ExportSync:
         self._inflight.pop(window.start, None)
         value = iso(window.end)
         # Rows arrive unsorted and feed the SDK's progress markers, which the SDK promotes to
-        # the bookmark when the stream ends: keep them at the window end, never behind it.
+        # the bookmark when the stream ends: set them to the window end, the safe point.
         markers = self.stream.get_context_state(self.context).get("progress_markers")
         if isinstance(markers, dict):
-            old = markers.get("replication_key_value")
-            if not old or parse_utc(str(old)) < window.end:
-                markers["replication_key"] = self.stream.replication_key
-                markers["replication_key_value"] = value
+            markers["replication_key"] = self.stream.replication_key
+            markers["replication_key_value"] = value
         self._emit_state(value)
 
     def _emit_state(self, bookmark: str | None = None) -> None:

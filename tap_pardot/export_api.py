@@ -5,6 +5,9 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_pardot.client import PardotAPIError, response_json
+from tap_pardot.convert import to_bool
+
 if t.TYPE_CHECKING:
     import requests
 
@@ -44,21 +47,15 @@ class ExportStatus:
         """Accept ``{...}`` or ``{"export": {...}}``; refs as a string, an array or absent."""
         body = payload.get("export", payload) if isinstance(payload, dict) else None
         if not isinstance(body, dict) or "id" not in body:
-            msg = f"Malformed export reply from Pardot: {str(payload)[:200]}"
-            raise ValueError(msg)
+            msg = f"Malformed export reply from Pardot: {str(payload)[:200]!r}"
+            raise PardotAPIError(msg)
         refs = body.get("resultRefs", body.get("resultsRef", body.get("resultRef")))
         return cls(
             id=int(body["id"]),
             state=str(body.get("state") or ""),
-            is_expired=_truthy(body.get("isExpired")),
+            is_expired=body.get("isExpired") not in (None, "") and to_bool(body["isExpired"]),
             files=normalise_refs(refs),
         )
-
-
-def _truthy(value: t.Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    return bool(value)
 
 
 def normalise_refs(refs: t.Any) -> list[str]:
@@ -67,8 +64,8 @@ def normalise_refs(refs: t.Any) -> list[str]:
         return []
     items = [refs] if isinstance(refs, str) else list(refs)
     if any(not isinstance(item, str) or not item for item in items):
-        msg = f"Malformed export resultRefs: {str(refs)[:200]}"
-        raise ValueError(msg)
+        msg = f"Malformed export resultRefs from Pardot: {str(refs)[:200]!r}"
+        raise PardotAPIError(msg)
     return list(dict.fromkeys(items))
 
 
@@ -94,12 +91,12 @@ class ExportApi:
     def create(self, body: dict) -> ExportStatus:
         """POST a new export; it queues behind the account's earlier exports."""
         reply = self._request("POST", self._url("create"), params=self._params, json=body)
-        return ExportStatus.from_payload(reply.json())
+        return ExportStatus.from_payload(response_json(reply))
 
     def read(self, export_id: int) -> ExportStatus:
         """GET the export's state and, once Complete, its file URLs (costs an API call)."""
         reply = self._request("GET", self._url("read", export_id), params=self._params)
-        return ExportStatus.from_payload(reply.json())
+        return ExportStatus.from_payload(response_json(reply))
 
     def download(self, url: str) -> requests.Response:
         """GET one result file, streamed."""

@@ -23,7 +23,8 @@ if t.TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 CHUNK_BYTES = 64 * 1024
-QUEUE_ROWS = 2000
+BATCH_ROWS = 500  # rows handed over at once (a queue item per row costs more than a row)
+QUEUE_BATCHES = 8  # at most this many batches wait for the consumer: memory stays flat
 
 
 class TruncatedFileError(Exception):
@@ -80,7 +81,7 @@ def iter_csv(lines: Iterable[str]) -> Iterator[tuple[list[str], list[str]]]:
 
 
 class Downloader:
-    """Download files in parallel; yield ``("row", header, row)`` / ``("file", url, n)``."""
+    """Download files in parallel; yield ``("rows", header, rows)`` / ``("file", url, n)``."""
 
     def __init__(
         self,
@@ -98,10 +99,10 @@ class Downloader:
         self._id_column = id_column
 
     def items(self, urls: list[str]) -> Iterator[tuple[str, t.Any, t.Any]]:
-        """Rows of every file, in no particular order, plus a marker as each file ends."""
+        """Batches of rows of every file, in no particular order; a marker as each file ends."""
         if not urls:
             return
-        out: queue.Queue = queue.Queue(maxsize=QUEUE_ROWS)
+        out: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
         stop = threading.Event()
         pool = ThreadPoolExecutor(
             max_workers=min(self._workers, len(urls)), thread_name_prefix="export-download"
@@ -118,13 +119,13 @@ class Downloader:
                     remaining -= 1
                 yield kind, first, second
         finally:
-            stop.set()
-            while True:  # unblock workers waiting to put
+            stop.set()  # workers still running end at their next row
+            while True:
                 try:
                     out.get_nowait()
                 except queue.Empty:
                     break
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=not remaining, cancel_futures=True)
 
     def _put(self, out: queue.Queue, item: tuple, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -134,6 +135,13 @@ class Downloader:
             except queue.Full:
                 continue
         raise _Stopped
+
+    def _hand_over(self, out: queue.Queue, header: list[str], batch: list[list[str]],
+                   seen: set[str], key_at: int, stop: threading.Event) -> int:
+        """Queue a batch; its ids count as handed over only once it is queued."""
+        self._put(out, ("rows", header, batch), stop)
+        seen.update(row[key_at] for row in batch)
+        return len(batch)
 
     def _work(self, url: str, out: queue.Queue, stop: threading.Event) -> None:
         try:
@@ -153,15 +161,17 @@ class Downloader:
         while True:
             response = self._fetch(url)
             try:
-                key_at = -1
+                key_at, batch = -1, []
                 for header, row in iter_csv(iter_text_lines(response.iter_content(CHUNK_BYTES))):
                     if key_at < 0:
                         key_at = header.index(self._id_column) if self._id_column in header else 0
-                    if row[key_at] in seen:
-                        continue
-                    self._put(out, ("row", header, row), stop)
-                    seen.add(row[key_at])
-                    count += 1
+                    if row[key_at] not in seen:
+                        batch.append(row)
+                    if len(batch) >= BATCH_ROWS:
+                        count += self._hand_over(out, header, batch, seen, key_at, stop)
+                        batch = []
+                if batch:
+                    count += self._hand_over(out, header, batch, seen, key_at, stop)
                 return count
             except STREAM_ERRORS as exc:
                 attempt += 1

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
+from datetime import datetime
 
-from tap_pardot.convert import snake_to_camel
-from tap_pardot.export_windows import UTC, Window, iso, parse_utc
+from tap_pardot.client import PardotAPIError
+from tap_pardot.convert import UTC, parse_utc, snake_to_camel
+from tap_pardot.export_windows import Window, iso
 
 if t.TYPE_CHECKING:
-    from datetime import datetime
-
     from tap_pardot.client import PardotStream as Stream
 
 MAX_FIELDS = 150
@@ -41,8 +41,11 @@ class ExportSpec:
     def body(self, fields: list[str], window: Window, *, include_deleted: bool) -> dict:
         """The create request's JSON body."""
         if len(fields) > MAX_FIELDS:
-            msg = f"{len(fields)} fields selected; the Export API allows at most {MAX_FIELDS}"
-            raise ValueError(msg)
+            msg = (
+                f"{len(fields)} fields selected; the Export API allows at most {MAX_FIELDS}: "
+                "deselect some, or use `sync_mode: query` for this stream"
+            )
+            raise PardotAPIError(msg)
         return {
             "object": self.object,
             "fields": fields,
@@ -53,39 +56,18 @@ class ExportSpec:
         }
 
 
-# Objects the Export API serves, when a stream declaration does not say.
-EXPORT_SPECS = {
-    "visitor_activities": ExportSpec("visitorActivity", "filter_by_updated_at"),
-    "prospects": ExportSpec("prospect", "filter_by_updated_at", "deleted"),
-    "list_memberships": ExportSpec("listMembership", "filter_by_updated_at", "deleted"),
-    "visitors": ExportSpec("visitor", "filter_by_updated_at", "deleted"),
-    "prospect_accounts": ExportSpec("prospectAccount", "filter_by_updated_at", "deleted"),
-}
-NOT_EXPORTABLE = {"prospects": frozenset({"grade", "notes"})}
-
-
 def export_spec(stream: Stream) -> ExportSpec | None:
-    """The stream's export object and procedure, or None if the Export API lacks it.
-
-    A stream declaration may set `export_object`, `export_procedure` and
-    `export_deleted_argument` (None where the procedure takes no `deleted`).
-    """
-    known = EXPORT_SPECS.get(stream.name)
-    obj = getattr(stream, "export_object", None) or (known.object if known else None)
-    if not obj:
+    """The stream's declared export object and procedure; None if the Export API lacks it."""
+    if not stream.export_object:
         return None
-    procedure = getattr(stream, "export_procedure", None) or "filter_by_updated_at"
-    default_deleted = known.deleted_argument if known else None
-    deleted = getattr(stream, "export_deleted_argument", default_deleted)
-    return ExportSpec(str(obj), str(procedure), deleted)
+    return ExportSpec(stream.export_object, stream.export_procedure,
+                      stream.export_deleted_argument)
 
 
 def export_fields(stream: Stream) -> list[str]:
     """Selected properties the Export API can return (`id` and `updated_at` always)."""
-    names = list(getattr(stream, "selected_properties", None) or stream.schema["properties"])
-    skip = set(getattr(stream, "export_unavailable_fields", None) or ())
-    skip |= NOT_EXPORTABLE.get(stream.name, frozenset())
-    return [name for name in names if name not in skip]
+    skip = set(stream.export_unavailable_fields)
+    return [name for name in stream.selected_properties if name not in skip]
 
 
 def api_field_name(name: str, api_version: int) -> str:
@@ -93,12 +75,12 @@ def api_field_name(name: str, api_version: int) -> str:
     return snake_to_camel(name) if api_version >= 5 else name
 
 
-def starting_point(stream: Stream, context: dict | None) -> datetime | None:
-    """The bookmark, or start_date on a first run (the later of the two)."""
-    value = stream.get_starting_timestamp(context)
-    if value is not None:
-        return value.astimezone(UTC)
-    state = stream.get_context_state(context)
-    raw = [state.get("replication_key_value"), stream.config.get("start_date")]
-    found = [parse_utc(str(v)) for v in raw if v]
-    return max(found) if found else None
+def run_range(stream: Stream, context: dict | None) -> tuple[datetime, datetime]:
+    """(start, end) of this run: the bookmark or start_date, to end_date or now (UTC)."""
+    start = stream.get_starting_timestamp(context)
+    if start is None:
+        msg = "Setting `start_date` is required"
+        raise PardotAPIError(msg)
+    now = datetime.now(UTC)
+    end = min(parse_utc(stream.config["end_date"]), now) if stream.config.get("end_date") else now
+    return start.astimezone(UTC).replace(microsecond=0), end.replace(microsecond=0)

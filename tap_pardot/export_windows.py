@@ -8,7 +8,8 @@ by a second (rows there are de-duplicated by id).
 Export CSVs carry naive times in the account timezone. At a DST fall-back the local hour
 repeats, so a naive time there has two UTC readings, one hour apart. Windows are cut around
 each fall-back so that no window (with its slack second on each side) spans a whole repeated
-hour: inside any window at most one of the two readings is possible, and the window decides.
+hour: inside any window at most one of the two readings is possible, and the converter, given
+the window's bounds, picks it (`RecordConverter.convert(..., window=(after, before))`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
-UTC = timezone.utc
+from tap_pardot.convert import UTC
+
 SLACK = timedelta(seconds=1)
 # The range sent (window plus a slack second each side) must not exceed one year.
 MAX_WINDOW = timedelta(days=365) - 2 * SLACK
@@ -49,12 +51,6 @@ class Window:
 def iso(value: datetime) -> str:
     """ISO 8601 in UTC with an explicit offset, seconds precision."""
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def parse_utc(value: str) -> datetime:
-    """Parse an ISO 8601 string; naive values are taken as UTC."""
-    result = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
 
 
 def poll_wait(n: int, unit: float) -> float:
@@ -112,18 +108,3 @@ def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[W
             windows.append(Window(cursor, nxt))
             cursor = nxt
     return windows
-
-
-def resolve_naive(naive: datetime, tz: tzinfo, window: Window | None) -> datetime:
-    """Read a naive local time as UTC; in a repeated hour the window picks the occurrence.
-
-    Without a window, or when the window cannot decide, the first occurrence is used.
-    """
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    if first == second or window is None:
-        return first
-    lo, hi = window.after, window.before
-    if not lo <= first <= hi and lo <= second <= hi:
-        return second
-    return first

@@ -93,9 +93,17 @@ def infer_auth_flow(config: t.Mapping[str, t.Any]) -> str:
     """The explicit `auth_flow`, else the first flow whose keys are all given."""
     if flow := config.get("auth_flow"):
         return str(flow)
-    for flow in ("jwt_bearer", "refresh_token", "legacy", "client_credentials"):
+    for flow in ("jwt_bearer", "refresh_token", "legacy"):
         if all(config.get(key) for key in _FLOW_KEYS[flow]):
             return flow
+    if config.get("client_id") and config.get("client_secret"):
+        if config.get("auth_base_url"):  # a My Domain host: client credentials work there
+            return "client_credentials"
+        msg = (
+            "Setting `refresh_token` is missing (or set `auth_flow: client_credentials` "
+            "with your My Domain URL as `auth_base_url`)"
+        )
+        raise ConfigError(msg)
     msg = (
         "No credentials: set `client_id`, `client_secret` and `refresh_token` "
         "(or `username` + `private_key` for JWT, or `auth_flow: client_credentials`)"
@@ -109,6 +117,9 @@ def check_config(config: t.Mapping[str, t.Any]) -> str:
     missing = [key for key in _FLOW_KEYS[flow] if not config.get(key)]
     if missing:
         msg = f"auth_flow {flow} needs setting `{missing[0]}`"
+        raise ConfigError(msg)
+    if flow == "client_credentials" and not config.get("auth_base_url"):
+        msg = "auth_flow client_credentials needs setting `auth_base_url` (your My Domain URL)"
         raise ConfigError(msg)
     version = int(config.get("api_version", 5))
     if flow == "legacy" and version == 5:

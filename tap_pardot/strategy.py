@@ -11,7 +11,8 @@ and queried otherwise:
 
 A first run or a backfill (months of history) is far cheaper as an export; a catch-up of a
 few days on a stream run daily or hourly is faster as a query and its page count stays small.
-An export already in flight (recorded in state by an interrupted run) is always resumed.
+In `auto`, an export in flight (recorded in state by an interrupted run) is resumed, and a
+stream with more fields selected than an export takes (150) is queried.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.export_spec import MAX_FIELDS, export_fields, export_spec, starting_point
+from tap_pardot.export_spec import MAX_FIELDS, export_fields, export_spec, run_range
 
 if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream
@@ -60,23 +61,12 @@ def _decide(stream: Stream, context: dict | None) -> tuple[str, str]:
     state = stream.get_context_state(context)
     if state.get("exports"):
         return EXPORT, "resuming an export recorded in state by an interrupted run"
-    start = starting_point(stream, context)
-    end = _end(stream)
-    if start is None:
-        return EXPORT, "no bookmark or start_date: a full extract"
+    start, end = run_range(stream, context)
     span, limit = end - start, AUTO_EXPORT_THRESHOLD
     fetch = f"auto: {_days(span)} to fetch since {start.isoformat()}"
     if span > limit:
         return EXPORT, f"{fetch}, more than {_days(limit)}"
     return QUERY, f"{fetch}, at most {_days(limit)}"
-
-
-def _end(stream: Stream) -> dt.datetime:
-    value = stream.config.get("end_date")
-    if value:
-        end = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return end if end.tzinfo else end.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _days(span: dt.timedelta) -> str:

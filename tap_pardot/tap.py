@@ -1,18 +1,19 @@
-"""TapPardot: settings, the stream registry, the run-wide context and the connection test."""
+"""TapPardot: settings, the stream registry and the run-wide context (gate, credentials)."""
 
 from __future__ import annotations
 
-import sys
+import time
 import typing as t
 from functools import cached_property
 
+import requests
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from tap_pardot.auth import AuthError, build_authenticator
-from tap_pardot.client import GatedSession, PardotAPIError, RunContext
-from tap_pardot.limits import RequestGate, StopRun
+from tap_pardot.auth import build_authenticator
+from tap_pardot.client import GatedSession, RunContext
+from tap_pardot.limits import RequestGate
 from tap_pardot.settings import (
     CONFIG_SCHEMA,
     ConfigError,
@@ -22,9 +23,9 @@ from tap_pardot.settings import (
 )
 from tap_pardot.streams import STREAM_TYPES
 
-if t.TYPE_CHECKING:
-    import requests
+TOKEN_TRIES = 4
 
+if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream
 
 
@@ -58,49 +59,30 @@ class TapPardot(Tap):
         timeout = float(config.get("request_timeout_seconds") or 300)
 
         def post(url: str, form: dict[str, str]) -> requests.Response:
-            return session.post(url, data=form, timeout=timeout)
+            """A token or login call; 5xx and connection errors are retried a few times."""
+            for attempt in range(1, TOKEN_TRIES + 1):
+                try:
+                    response = session.post(url, data=form, timeout=timeout)
+                except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+                    if attempt == TOKEN_TRIES:
+                        raise
+                else:
+                    if response.status_code < 500 or attempt == TOKEN_TRIES:
+                        return response
+                time.sleep(min(2.0**attempt, 30.0) * context.backoff_factor)
+            raise AssertionError  # unreachable
 
+        context = RunContext(gate=gate, authenticator=None, flow=flow)  # type: ignore[arg-type]
         authenticator = build_authenticator(
             config, flow, api_url=api_base_url(config), auth_url=auth_base_url(config),
             post=post,
         )
-        return RunContext(gate=gate, authenticator=authenticator, flow=flow)
+        context.authenticator = authenticator
+        return context
 
     @override
     def discover_streams(self) -> list[PardotStream]:
         return [cls(tap=self) for cls in STREAM_TYPES]
-
-    @override
-    def sync_all(self) -> None:
-        try:
-            super().sync_all()
-        except (AuthError, PardotAPIError) as exc:
-            self.logger.error("%s", exc)
-            sys.exit(1)
-        if reason := self.run.stop_reason:
-            self.logger.warning("Run stopped early: %s", reason)
-
-    @override
-    def run_connection_test(self) -> bool:
-        """Authenticate and read one record of one stream: the `--test` check.
-
-        Exits with status 1 and a one-line reason when the credentials or hosts are wrong.
-        """
-        stream = self.streams["visitor_activities"]
-        try:
-            self.run.authenticator  # noqa: B018 - build it (config errors surface here)
-            url = stream.get_url(None)
-            if stream.api_version == 5:
-                params: dict[str, t.Any] = {"fields": "id,updatedAt", "limit": 1}
-            else:
-                params = {"format": "json", "output": "bulk", "limit": 1}
-            stream.pardot_request("GET", url, params=params).close()
-        except (AuthError, PardotAPIError, StopRun, ConfigError) as exc:
-            self.logger.error("Connection test failed: %s", exc)
-            sys.exit(1)  # the SDK's --test ignores the result: fail the process
-        self.logger.info("Connection test passed: authenticated and read %s", url)
-        return True
-
 
 
 if __name__ == "__main__":

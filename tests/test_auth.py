@@ -53,7 +53,8 @@ def prepared(url: str = "https://pi.pardot.com/api/v5/objects/prospects") -> t.A
         (OAUTH, "refresh_token"),
         ({**OAUTH, "username": "u", "private_key": "k"}, "jwt_bearer"),
         ({"email": "e", "password": "p", "user_key": "k"}, "legacy"),
-        ({"client_id": "c", "client_secret": "s"}, "client_credentials"),
+        ({"client_id": "c", "client_secret": "s", "auth_base_url": "https://x.my.salesforce.com"},
+         "client_credentials"),
         ({**OAUTH, "auth_flow": "client_credentials"}, "client_credentials"),
     ],
 )
@@ -65,6 +66,8 @@ def test_flow_inferred_from_keys(config: dict, flow: str) -> None:
     ("config", "needle"),
     [
         ({"start_date": "2025-01-01T00:00:00Z"}, "No credentials"),
+        ({"client_id": "c", "client_secret": "s"}, "`refresh_token`"),
+        ({**OAUTH, "auth_flow": "client_credentials"}, "`auth_base_url`"),
         ({**OAUTH, "pardot_business_unit_id": None}, "`pardot_business_unit_id`"),
         ({**OAUTH, "auth_flow": "jwt_bearer"}, "`username`"),
         ({"email": "e", "password": "p", "user_key": "k"}, "api_version"),

@@ -111,3 +111,59 @@ def test_gate_caps_concurrency_across_threads() -> None:
         thread.join()
     assert gate.peak_in_flight == 3
     assert gate.calls == 12
+
+
+def sim_config(sim: t.Any, **extra: t.Any) -> dict:
+    c = sim.credentials
+    return {"client_id": c["client_id"], "client_secret": c["client_secret"],
+            "refresh_token": c["refresh_token"],
+            "pardot_business_unit_id": c["pardot_business_unit_id"],
+            "api_base_url": sim.url, "auth_base_url": sim.url, "sync_mode": "query",
+            "start_date": "2025-01-01T00:00:00Z", "page_size": 100, **extra}
+
+
+def test_5xx_and_error_66_are_retried(sim_factory: t.Any, capsys: t.Any) -> None:
+    sim = sim_factory(knobs={"prospects": {"count": 250, "clump_size": 0},
+                             "fault_5xx_count": 3, "max_concurrent_requests": 1})
+    tap = TapPardot(config=sim_config(sim, max_concurrency=2))
+    tap.run.backoff_factor = 0.0
+    stream = tap.streams["prospects"]
+    url = stream.get_url(None)
+    barrier = threading.Barrier(2)
+    replies: list[int] = []
+
+    def call() -> None:
+        barrier.wait()
+        params = {"fields": "id", "limit": 1, "orderBy": "id ASC"}
+        replies.append(stream.pardot_request("GET", url, params=params).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert replies == [200, 200]
+    counts = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
+    assert counts["total_calls"] >= 5  # token + 2 calls + 3 faults (+ any 66)
+
+
+def test_retries_are_bounded(sim_factory: t.Any) -> None:
+    sim = sim_factory(knobs={"fault_5xx_count": 50})
+    tap = TapPardot(config=sim_config(sim))
+    tap.run.backoff_factor = 0.0
+    stream = tap.streams["visitors"]
+    with pytest.raises(RetriableAPIError):
+        stream.pardot_request("GET", stream.get_url(None), params={"fields": "id"})
+    assert tap.run.gate.calls <= 1 + 6  # the token call and six tries
+
+
+def test_request_timeout_is_retried_then_reported(sim_factory: t.Any) -> None:
+    sim = sim_factory()
+    tap = TapPardot(config=sim_config(sim, request_timeout_seconds=0.1))
+    tap.run.backoff_factor = 0.0
+    stream = tap.streams["visitors"]
+    stream.authenticator(requests.Request("GET", sim.url).prepare())  # token first
+    requests.post(f"{sim.url}/_sim/knobs", json={"latency_ms": 400}, timeout=5)
+    with pytest.raises(requests.exceptions.Timeout):
+        stream.pardot_request("GET", stream.get_url(None), params={"fields": "id"})
+    assert tap.run.gate.calls == 1 + 6

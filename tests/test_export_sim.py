@@ -8,10 +8,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -101,10 +100,11 @@ def assert_equals_truth(sim: object, stream: str, records: list[dict]) -> None:
 @pytest.mark.parametrize("stream", STREAMS)
 def test_export_sync_equals_truth(sim_factory, stream: str, version: int) -> None:
     knobs = {**FAST_EXPORTS, **SMALL}
-    if version == 4:
-        knobs |= {"export_reply_wrapped": True, "export_bounds_inclusive": True}
+    if version == 4:  # the other readings of the docs
+        knobs |= {"export_reply_wrapped": True, "export_bounds_inclusive": True,
+                  "export_result_refs_key": "resultsRef"}
     else:
-        knobs |= {"download_drop_count": 2}
+        knobs |= {"download_drop_count": 2, "export_v5_result_refs_always_array": True}
     sim = sim_factory(knobs=knobs)
     records, states = run_tap(tap_config(sim, api_version=version), stream)
     assert_equals_truth(sim, stream, records)
@@ -116,10 +116,13 @@ def test_export_sync_equals_truth(sim_factory, stream: str, version: int) -> Non
     assert stats["calls_by_kind"]["export_create"] >= 4  # 30-day windows, cuts at the fall-back
     if version == 5:
         assert stats["errors_by_code"].get("download_dropped") == 2  # retried, no row lost
+    assert "66" not in stats["errors_by_code"]
+    assert stats["peak_in_flight"] <= 5
 
 
 def test_api_calls_are_create_scheduled_reads_and_one_per_file(sim_factory) -> None:
-    unit, waiting, processing = 0.2, 0.6, 0.7  # completes 1.3 s after its creation
+    # Polls at 1, 3, 5 and 8 units after the create; the export completes at 6.5 units.
+    unit, waiting, processing = 0.25, 0.8, 0.825
     sim = sim_factory(knobs={"export_waiting_seconds": waiting,
                              "export_processing_seconds": processing,
                              "export_rows_per_file": 40})
@@ -140,6 +143,19 @@ def test_api_calls_are_create_scheduled_reads_and_one_per_file(sim_factory) -> N
     assert records
 
 
+def test_files_download_in_parallel_within_max_concurrency(sim_factory) -> None:
+    sim = sim_factory(knobs={**FAST_EXPORTS, "export_rows_per_file": 30, "latency_ms": 60,
+                             "max_concurrent_requests": 3})
+    config = tap_config(sim, end_date="2025-10-10T00:00:00+00:00", export_window_days=60,
+                        max_concurrency=3)
+    records, _ = run_tap(config, "visitors")
+    stats = sim.get_stats()
+    assert stats["calls_by_kind"]["export_download"] > 3
+    assert stats["peak_in_flight"] == 3
+    assert not stats["errors_by_code"]
+    assert len(records) == len({r["id"] for r in records}) > 0
+
+
 def test_interrupted_run_resumes_the_same_export(sim_factory, tmp_path: Path) -> None:
     sim = sim_factory(knobs={"export_waiting_seconds": 0.0,
                              "export_processing_seconds": 3600.0})
@@ -153,8 +169,9 @@ def test_interrupted_run_resumes_the_same_export(sim_factory, tmp_path: Path) ->
            "--catalog", str(catalog_file)]
     with subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True) as proc:
+        watchdog = threading.Timer(60, proc.kill)  # never hang the suite
+        watchdog.start()
         state = None
-        deadline = time.monotonic() + 60
         assert proc.stdout is not None
         for line in proc.stdout:
             message = json.loads(line)
@@ -162,10 +179,10 @@ def test_interrupted_run_resumes_the_same_export(sim_factory, tmp_path: Path) ->
                     "prospects", {}).get("exports"):
                 state = message["value"]
                 break
-            assert time.monotonic() < deadline
-        while sim.get_stats()["calls_by_kind"].get("export_read", 0) < 2:
-            time.sleep(0.05)  # polling the export, which is Processing
-        os.kill(proc.pid, signal.SIGKILL)
+        while proc.poll() is None and sim.get_stats()["calls_by_kind"].get("export_read", 0) < 2:
+            time.sleep(0.05)  # the tap is polling the export, which is Processing
+        proc.kill()  # SIGKILL: no chance to write anything more
+        watchdog.cancel()
     assert state is not None
     recorded = state["bookmarks"]["prospects"]["exports"][0]["id"]
     assert sim.get_stats()["calls_by_kind"]["export_create"] == 1
@@ -239,3 +256,55 @@ def test_resumed_export_that_cannot_be_used_is_made_again(sim_factory, fate: str
     expected = {r["id"] for r in sim.truth("visitors") if parse(r["updated_at"]) <= window_end}
     assert {r["id"] for r in records} == expected
     assert "exports" not in states[-1]["bookmarks"]["visitors"]
+
+
+def test_without_include_deleted_the_recycle_bin_is_left_out(sim_factory) -> None:
+    sim = sim_factory(knobs={**FAST_EXPORTS, **SMALL,
+                             "export_prospect_deleted_must_be_all": True})
+    records, _ = run_tap(tap_config(sim, include_deleted=False), "prospects")
+    expected = {r["id"] for r in sim.truth("prospects") if not r["is_deleted"]}
+    assert len(expected) < len(sim.truth("prospects"))
+    assert {r["id"] for r in records} == expected
+    arguments = [e["arguments"] for e in sim.exports.describe_all()]
+    assert all(a["deleted"] == "all" for a in arguments)
+
+
+def test_only_selected_fields_are_exported(sim_factory) -> None:
+    sim = sim_factory(knobs={**FAST_EXPORTS, **SMALL})
+    config = tap_config(sim, end_date="2025-10-10T00:00:00+00:00", export_window_days=60)
+    catalog = catalog_for(config, "visitor_activities")
+    entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "visitor_activities")
+    for meta in entry["metadata"]:
+        if meta["breadcrumb"] in (["properties", "details"], ["properties", "type_name"]):
+            meta["metadata"]["selected"] = False
+    tap = TapPardot(config=config, catalog=catalog, parse_env_config=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    records = [m["record"] for m in map(json.loads, out.getvalue().splitlines())
+               if m["type"] == "RECORD"]
+    fields = sim.exports.describe_all()[0]["fields"]
+    assert "details" not in fields
+    assert "typeName" not in fields
+    assert {"id", "updatedAt", "prospectId"} <= set(fields)
+    assert records
+    assert all("details" not in r and "type_name" not in r for r in records)
+
+
+def test_an_export_that_keeps_failing_is_a_clear_error(sim_factory, caplog) -> None:
+    sim = sim_factory(knobs={**FAST_EXPORTS, "export_failure_count": 3})
+    config = tap_config(sim, end_date="2025-10-10T00:00:00+00:00", export_window_days=60)
+    with pytest.raises(SystemExit) as exit_info:
+        run_tap(config, "visitors")
+    assert exit_info.value.code == 1
+    assert sim.get_stats()["calls_by_kind"]["export_create"] == 3
+    assert "ended Failed after 3 attempts" in caplog.text
+
+
+def test_a_long_backfill_uses_windows_of_at_most_a_year(sim_factory) -> None:
+    sim = sim_factory(knobs={**FAST_EXPORTS, **SMALL, "export_max_range": 365})
+    config = tap_config(sim, start_date="2023-06-01T00:00:00+00:00", export_window_days=365)
+    records, _ = run_tap(config, "prospect_accounts")
+    assert not sim.get_stats()["errors_by_code"]
+    assert sim.get_stats()["calls_by_kind"]["export_create"] >= 3
+    assert_equals_truth(sim, "prospect_accounts", records)

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.export import MAX_ATTEMPTS, ExportError, ExportSync
 from tap_pardot.export_windows import iso, poll_wait
@@ -99,7 +100,9 @@ class FakeExportApi:
             export_id, index = path.rsplit("/files/", 1)
             return Body(self.exports[int(export_id.rsplit("/", 1)[1])]["data"][int(index)])
         self.calls.append(("read", path))
-        export = self.exports[int(path.rsplit("/", 1)[1])]
+        export = self.exports.get(int(path.rsplit("/", 1)[1]))
+        if export is None:
+            raise PardotAPIError("Pardot error 16 (HTTP 404): Invalid ID", 16)
         export["reads_left"] -= 1
         if export["reads_left"] <= 0 and export["state"] in {"Waiting", "Processing"}:
             if self.fail:
@@ -388,3 +391,43 @@ def test_a_stop_part_way_keeps_the_bookmark_at_the_last_whole_window() -> None:
     assert "progress_markers" not in stream.state
     assert stream.state["replication_key_value"] == iso(START + timedelta(days=7))
     assert stream.state["exports"][0]["window_start"] == iso(START + timedelta(days=7))
+
+
+def test_a_window_without_rows_still_moves_the_bookmark() -> None:
+    api = FakeExportApi(make_records())
+    early = START - timedelta(days=30)
+    stream = FakeStream(api, start_date=iso(early), end_date=iso(START - timedelta(days=1)))
+    assert run(stream) == []
+    assert stream.state["replication_key_value"] == iso(START - timedelta(days=1))
+    assert [kind for kind, _ in api.calls].count("download") == 0
+
+
+def test_a_recorded_export_pardot_no_longer_knows_is_made_again() -> None:
+    records = make_records()
+    api = FakeExportApi(records)
+    end = START + timedelta(days=3)
+    stream = FakeStream(api, end_date=iso(end))
+    recorded = {"id": 999, "window_start": iso(START), "window_end": iso(end), "api_version": 5,
+                "signature": ExportSync(stream, None).signature, "created_at": iso(START)}
+    out = run(FakeStream(api, state={"exports": [recorded]}, end_date=iso(end)))
+    assert [kind for kind, _ in api.calls][:2] == ["read", "create"]
+    assert by_id(out) == truth(records, end=end)
+
+
+def test_an_export_expired_before_its_files_were_read_is_made_again() -> None:
+    records = make_records()
+    api = FakeExportApi(records)
+    end = START + timedelta(days=3)
+    stream = FakeStream(api, end_date=iso(end))
+    served = api.request
+
+    def expire_first_download(method: str, url: str, **kw: object) -> object:
+        if "/files/" in url and 100 in api.exports and not api.exports[100]["expired"]:
+            api.exports[100]["expired"] = True
+            raise PardotAPIError("Pardot error 178 (HTTP 400): expired", 178)
+        return served(method, url, **kw)
+
+    stream.pardot_request = expire_first_download
+    out = run(stream)
+    assert [kind for kind, _ in api.calls].count("create") == 2
+    assert by_id(out) == truth(records, end=end)

@@ -21,6 +21,7 @@ class Stream:
         self.name = name
         self.export_object = export_object
         self.export_procedure = "filter_by_updated_at"
+        self.export_deleted_argument = None
         self.export_unavailable_fields = ()
         self.config = {"start_date": (NOW - timedelta(days=60)).isoformat(), **config}
         self.state = state or {}

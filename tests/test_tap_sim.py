@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 STREAMS = ("visitor_activities", "prospects", "list_memberships", "visitors",
            "prospect_accounts")
@@ -185,12 +187,14 @@ def test_max_api_calls_budget(sim_factory: t.Any, tmp_path: Path) -> None:
         ({"client_secret": "wrong"}, "`client_id` and `client_secret`"),
         ({"refresh_token": "wrong"}, "`refresh_token`"),
         ({"pardot_business_unit_id": "0Uv000000000009AAA"}, "`pardot_business_unit_id`"),
-        ({"auth_base_url": "http://127.0.0.1:9"}, "`auth_base_url`"),
+        ({"auth_base_url": "SIM/not-salesforce"}, "`auth_base_url`"),
+        ({"api_base_url": "SIM/not-pardot"}, "`api_base_url`"),
     ],
 )
 def test_connection_test_explains_bad_credentials(sim_factory: t.Any, tmp_path: Path,
                                                   override: dict, needle: str) -> None:
     sim = sim_factory(knobs=SMALL)
+    override = {k: v.replace("SIM", sim.url) for k, v in override.items()}
     run = run_tap(tmp_path, config_for(sim, **override), None, "--test")
     assert run.returncode != 0
     failure = [line for line in run.stderr.splitlines() if "Connection test failed" in line]
@@ -210,3 +214,74 @@ def test_config_error_is_one_line(tmp_path: Path) -> None:
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
     assert "pardot_business_unit_id" in run.stderr
+
+
+def test_jwt_bearer_flow(sim_factory: t.Any, tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    sim = sim_factory(knobs={**SMALL, "jwt_public_key_pem": public.decode()})
+    config = config_for(sim, client_secret=None, refresh_token=None,
+                        username=sim.credentials["username"], private_key=pem)
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert_matches_truth(sim, run.records["visitors"], "visitors")
+
+
+def test_end_date_and_deleted_excluded(sim_factory: t.Any, tmp_path: Path) -> None:
+    sim = sim_factory(knobs=SMALL)
+    end = "2025-10-15T00:00:00+00:00"
+    run = run_tap(tmp_path, config_for(sim, end_date=end, include_deleted=False))
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in STREAMS:
+        want = {i for i, r in truth(sim, stream).items()
+                if r["updated_at"] <= end and not r.get("is_deleted")}
+        assert {r["id"] for r in run.records.get(stream, [])} == want, stream
+
+
+def test_stream_maps_and_flattening(sim_factory: t.Any, tmp_path: Path) -> None:
+    sim = sim_factory(knobs=SMALL)
+    maps = {"prospects": {"email": "__NULL__", "domain": "email.split('@')[-1]"},
+            "visitor_activities": None}
+    run = run_tap(tmp_path, config_for(sim, stream_maps=maps, flattening_enabled=True,
+                                       flattening_max_depth=1))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "visitor_activities" not in run.records
+    record = run.records["prospects"][0]
+    assert "email" not in record
+    assert record["domain"] == "example.com"
+
+
+def test_client_credentials_flow(sim_factory: t.Any, tmp_path: Path) -> None:
+    sim = sim_factory(knobs=SMALL)
+    config = config_for(sim, refresh_token=None, auth_flow="client_credentials")
+    run = run_tap(tmp_path, config, None, "--test")
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_stop_mid_id_walk_resumes_without_loss(sim_factory: t.Any, tmp_path: Path) -> None:
+    sim = sim_factory(knobs=SMALL)
+    catalog = json.loads(subprocess.run(
+        [TAP, "--config", str(_write(tmp_path, config_for(sim))), "--discover"],
+        capture_output=True, text=True, check=True).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if not item["breadcrumb"]:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == "prospect_accounts"
+    args = ("--catalog", str(_write(tmp_path, catalog, "catalog.json")))
+    first = run_tap(tmp_path, config_for(sim, page_size=20, max_api_calls=3), None, *args)
+    assert first.returncode == 0, first.stderr[-2000:]
+    walk = first.state["bookmarks"]["prospect_accounts"]
+    assert "id_walk" in walk
+    assert "replication_key_value" not in walk  # the walk is not complete: no bookmark yet
+    second = run_tap(tmp_path, config_for(sim, page_size=20), first.state, *args)
+    records = first.records["prospect_accounts"] + second.records["prospect_accounts"]
+    assert_matches_truth(sim, records, "prospect_accounts")
+
+
+def _write(tmp_path: Path, data: dict, name: str = "discover.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path

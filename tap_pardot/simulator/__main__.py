@@ -22,8 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     knobs = {}
     if args.config:
-        with open(args.config, encoding="utf-8") as fh:
-            knobs = json.load(fh)
+        try:
+            with open(args.config, encoding="utf-8") as fh:
+                knobs = json.load(fh)
+        except (OSError, ValueError) as exc:
+            print(f"tap-pardot-simulator: cannot read --config: {exc}", file=sys.stderr)
+            return 2
     try:
         sim = Simulator(knobs=knobs, seed=args.seed, port=args.port)
     except KeyError as exc:

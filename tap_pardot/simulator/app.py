@@ -178,11 +178,18 @@ class Simulator:
         self.stats.count(route.kind)
         counted = route.family not in ("oauth", "login")
         level = self.stats.enter() if counted else 0
-        try:
-            handler.send(self._gated(route.family, route.kind, route.handler, req, level))
-        finally:
-            if counted:
+        left = not counted
+
+        def leave() -> None:
+            nonlocal left
+            if not left:
+                left = True
                 self.stats.leave()
+
+        try:
+            handler.send(self._gated(route.family, route.kind, route.handler, req, level), leave)
+        finally:
+            leave()
 
     def _gated(self, family: str, kind: str, fn: Any, req: Request, level: int) -> Response:
         k = self.knobs
@@ -202,10 +209,16 @@ class Simulator:
                 return fn(req)
             if family != "login":
                 self.creds.check(req, family)
-                if kind != "export_download" or k["downloads_count_toward_limit"]:
-                    day = self.tf.local(self.clock.now())[:10]
-                    if not self.stats.spend(day, int(k["daily_call_limit"])):
-                        raise ApiError(122, "Daily API rate limit met")
+                day = self.tf.local(self.clock.now())[:10]
+                limit = int(k["daily_call_limit"])
+                counts = kind != "export_download" or k["downloads_count_toward_limit"]
+                if counts and not self.stats.spend(day, limit):
+                    raise ApiError(122, "Daily API rate limit met")
+                if req.headers.get("X-Return-Api-Usage") == "1":
+                    resp = fn(req)
+                    used = self.stats.daily_used(day)
+                    resp.headers["x-api-usage"] = f"{used}/{limit or 100000}"
+                    return resp
             return fn(req)
         except ApiError as e:
             self.stats.error(e.code)

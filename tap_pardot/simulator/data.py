@@ -46,7 +46,7 @@ class Table:
         rid = self.ids[i]
         r = self._build(self.ctx, rid, row_hash(self.salt, rid), self.created[i],
                         self.updated[i], self.deleted[i])
-        ov = self.overrides.get(rid)
+        ov = self.overrides.get(rid) if self.overrides else None
         if ov:
             for k, v in ov.items():
                 r[k] = v

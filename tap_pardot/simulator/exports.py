@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import operator
 import threading
 from array import array
 from collections.abc import Iterator
@@ -41,7 +42,8 @@ class Export:
     duration: float
     fail: bool
     tz: str
-    rows: array
+    rows: array  # table indices matching the procedure, fixed at creation
+    row_count: int = 0
     files: list[tuple[int, int, int]] = field(default_factory=list)  # (file id, start, end)
     perm: tuple[int, int] = (1, 0)
     canceled_at: float | None = None
@@ -63,7 +65,7 @@ class Exports:
         """Start/finish times: one export at a time, in creation order."""
         free = float("-inf")
         cancel_after = float(self.sim.knobs["export_cancel_after_days"]) * 86400
-        for e in self.items.values():
+        for e in sorted(self.items.values(), key=lambda x: (x.created, x.id)):
             start = max(e.created + e.wait, free)
             finish = start + e.duration
             limit = e.created + cancel_after
@@ -78,6 +80,12 @@ class Exports:
 
     def state(self, e: Export, now: float) -> tuple[str, float, bool]:
         """(state, updated time, expired) of an export at `now` (call after _schedule)."""
+        st = self._state(e, now)
+        if (st[0] in ("Canceled", "Failed") or st[2]) and len(e.rows):
+            e.rows = array("i")  # nothing can be downloaded any more: free the row list
+        return st
+
+    def _state(self, e: Export, now: float) -> tuple[str, float, bool]:
         if e.canceled_at is not None and e.canceled_at < e.finish and now >= e.canceled_at:
             return "Canceled", e.canceled_at, e.forced_expired
         if now < e.start:
@@ -189,7 +197,7 @@ class Exports:
                 times = {"created": e.created, "updated": upd}
                 if status and st != status:
                     continue
-                if obj and e.spec.export_object.lower() != obj:
+                if obj and (e.spec.export_object or "").lower() != obj:
                     continue
                 if any((n.endswith("after") and times[n.split("_")[0]] <= v)
                        or (n.endswith("before") and times[n.split("_")[0]] >= v)
@@ -209,7 +217,7 @@ class Exports:
 
     def download(self, req: Request) -> Response:
         e, st, _, exp = self._get(req)
-        if st != "Complete" or exp:
+        if st != "Complete" or exp or not len(e.rows):  # (rows are gone if the clock went back)
             raise ApiError(178, MSG_178)
         fid = int(req.params["file"])
         match = [f for f in e.files if f[0] == fid]
@@ -237,7 +245,7 @@ class Exports:
             now = self.sim.clock.now_f()
             return [{**self.rep(e, *self.state(e, now)), "object": e.spec.export_object,
                      "version": e.version, "procedure": e.procedure, "arguments": e.args,
-                     "fields": [n for _, n in e.fields], "row_count": len(e.rows),
+                     "fields": [n for _, n in e.fields], "row_count": e.row_count,
                      "file_rows": [end - start for _, start, end in e.files]}
                     for e in self.items.values()]
 
@@ -285,7 +293,7 @@ class Exports:
             duration=float(k["export_processing_seconds"]) + (len(rows) / rate if rate else 0),
             fail=bool(self.sim.knobs.take("export_failure_count")
                       or (k["export_failure_rate"] and rng.random() < k["export_failure_rate"])),
-            tz=k["timezone"], rows=rows)
+            tz=k["timezone"], rows=rows, row_count=len(rows))
         self._split(e, rng)
         return e
 
@@ -371,11 +379,11 @@ class Exports:
                 if spec.name == "visitors":
                     pids = {pt.ids[i] for i in pidx}
                     k_pid = spec.index["prospect_id"]
-                    return array("q", (i for i in range(len(table)) if not table.deleted[i]
+                    return array("i", (i for i in range(len(table)) if not table.deleted[i]
                                        and table.row(i)[k_pid] in pids))
                 k_acc = pt.spec.index["prospect_account_id"]
                 accs = {pt.row(i)[k_acc] for i in pidx}
-                return array("q", (i for i in range(len(table))
+                return array("i", (i for i in range(len(table))
                                    if not table.deleted[i] and table.ids[i] in accs))
             col = table.created if prefix == "created" else table.updated
             dele = table.deleted
@@ -397,7 +405,7 @@ class Exports:
                         continue
                     keep.append(i)
                 idx = keep
-            return array("q", idx)
+            return array("i", idx)
 
     def _split(self, e: Export, rng: Any) -> None:
         """Uneven files over a pseudo-random permutation of the rows."""
@@ -429,6 +437,7 @@ class Exports:
         spec = e.spec
         local = self._tf(e.tz).local
         sel = [spec.index[s] for s, _ in e.fields]
+        pick = operator.itemgetter(*sel) if len(sel) > 1 else (lambda r: (r[sel[0]],))
         kinds = [spec.types[s] for s, _ in e.fields]
         dts = [j for j, t in enumerate(kinds) if t == "dt"]
         bools = [j for j, t in enumerate(kinds) if t == "bool"]
@@ -442,7 +451,7 @@ class Exports:
         row = table.row
         for pos in range(start, stop):
             r = row(rows[(a * pos + b) % n])
-            out = [r[j] for j in sel]
+            out = list(pick(r))
             for j in dts:
                 v = out[j]
                 if v is not None:
@@ -466,7 +475,9 @@ class Exports:
 
 
 def _v5_alias(obj: str) -> StreamSpec | None:
-    spec = BY_V5_PATH.get(obj.lower()) or BY_V5_PATH.get(obj.lower() + "s")
+    name = obj.lower()
+    plural = name[:-1] + "ies" if name.endswith("y") else name + "s"
+    spec = BY_V5_PATH.get(name) or BY_V5_PATH.get(plural)
     return spec if spec and spec.export_object else None
 
 

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import socket
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,13 +140,17 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
-    def send(self, resp: Response) -> None:
+    def send(self, resp: Response, done: Callable[[], None] | None = None) -> None:
+        """Write resp; `done` runs just before the last bytes go out, so a client that
+        waits for this response cannot have its next request overlap with this one."""
+        done = done or (lambda: None)
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         for k, v in resp.headers.items():
             self.send_header(k, v)
         if isinstance(resp.body, (bytes, bytearray)):
             self.send_header("Content-Length", str(len(resp.body)))
+            done()
             self.end_headers()
             self.wfile.write(resp.body)
             return
@@ -155,17 +160,28 @@ class Handler(BaseHTTPRequestHandler):
             for chunk in resp.body:
                 if chunk:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            done()
             self.wfile.write(b"0\r\n\r\n")
         except DropConnection:
+            done()
             self.close_connection = True
             try:
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        except BaseException:
+            done()
+            raise
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up mid-response are normal here; other errors are printed."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from typing import Any
 from xml.sax.saxutils import escape
@@ -58,13 +60,38 @@ class Legacy:
         desc = sort_order == "descending"
         keys = ((sort_by, desc),) if sort_by == "id" else ((sort_by, desc), ("id", desc))
         table = self.sim.store.tables[spec.name]
+        bulk = output == "bulk"
         with self.sim.store.lock:
             order = table.order(keys)
-            hits = [i for i in order if match(i)]
-            total = len(hits)
-            rows = [table.row(i) for i in hits[offset:offset + limit]]
+            start = 0
+            low = self._lower_bound(sort_by, a) if not desc else None
+            if low is not None:  # skip straight to the high-water mark
+                start = bisect.bisect_left(order, (low,), key=table.sort_key(keys))
+            if bulk:  # no total to count: stop at the page's end
+                hits = list(itertools.islice(
+                    (i for i in itertools.islice(order, start, None) if match(i)),
+                    offset, offset + limit))
+                total = 0
+            else:
+                every = [i for i in itertools.islice(order, start, None) if match(i)]
+                total = len(every)
+                hits = every[offset:offset + limit]
+            rows = [table.row(i) for i in hits]
         records = [self._record(spec, r) for r in rows]
-        return self._render(req, spec, records, None if output == "bulk" else total)
+        return self._render(req, spec, records, None if bulk else total)
+
+    def _lower_bound(self, sort_by: str, a: dict[str, str]) -> int | None:
+        """The lower bound a query puts on its (ascending) sort column, if any."""
+        name = {"id": "id_greater_than", "created_at": "created_after",
+                "updated_at": "updated_after"}.get(sort_by)
+        if not name or name not in a:
+            return None
+        try:
+            if sort_by == "id":
+                return int(a[name])
+            return self.sim.tf.parse(a[name], self.sim.clock.now())
+        except ValueError:
+            return None
 
     @staticmethod
     def _int(value: str, code: int, message: str) -> int:
@@ -99,7 +126,7 @@ class Legacy:
                 raise ApiError(8, "Invalid time range")
         getters = [(table.column(c), lower, v, inc) for c, lower, v, inc in checks]
         deleted = table.deleted
-        want = (0,)
+        want: tuple[int, ...] = (0,)
         if spec.deletable and "deleted" in a:
             d = a["deleted"].lower()
             want = {"true": (1,), "1": (1,), "all": (0, 1)}.get(d, (0,))

@@ -229,8 +229,6 @@ SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
               "timezone": _choice(["America/New_York", "Europe/Paris", "UTC"])},
     "tags": {"name": lambda ctx, h, k, c: f"tag-{h % 1000}"},
     "custom_fields": {
-        "name": lambda ctx, h, k, c: f"Custom {h % 100}",
-        "field_id": lambda ctx, h, k, c: f"Custom_{h % 100}__c",
         "type": _choice(["Text", "Number", "Date", "Checkbox", "Dropdown"]),
     },
 }
@@ -257,4 +255,15 @@ def builder_for(name: str, fields: list[tuple[str, str]]) -> Callable[..., list[
             return r
 
         return build_visitor
+    if name == "custom_fields":
+        i_name, i_fid = [n for n, _ in fields].index("name"), [n for n, _ in fields].index(
+            "field_id")
+
+        def build_custom_field(ctx: Ctx, rid: int, h: int, created: int, updated: int,
+                               deleted: int) -> list[Any]:
+            r = generic(ctx, rid, h, created, updated, deleted)
+            r[i_name], r[i_fid] = f"Custom Field {rid}", f"Custom_Field_{rid}__c"
+            return r
+
+        return build_custom_field
     return generic

@@ -46,6 +46,10 @@ class Stats:
             self.daily[day] += 1
             return True
 
+    def daily_used(self, day: str) -> int:
+        with self.lock:
+            return self.daily[day]
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {

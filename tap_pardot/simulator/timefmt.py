@@ -23,6 +23,8 @@ class TimeFormatter:
         self.tz = ZoneInfo(tz_name)
         self._offsets: dict[int, int] = {}
         self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}  # epoch minute -> "YYYY-MM-DD HH:MM:" (local)
+        self._iso_minutes: dict[int, tuple[str, str]] = {}
 
     def offset(self, t: int) -> int:
         """UTC offset in seconds of the account timezone at epoch second t."""
@@ -43,21 +45,26 @@ class TimeFormatter:
 
     def local(self, t: int) -> str:
         """`YYYY-MM-DD HH:MM:SS` in the account timezone (v3/v4 JSON, export CSV)."""
-        lt = t + self.offset(t)
-        s = lt % 86400
-        return f"{self._day(lt // 86400)} {s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+        prefix = self._minutes.get(t // 60)
+        if prefix is None:
+            lt = t - t % 60 + self.offset(t)
+            s = lt % 86400
+            prefix = f"{self._day(lt // 86400)} {s // 3600:02d}:{s % 3600 // 60:02d}:"
+            self._minutes[t // 60] = prefix
+        return prefix + _SECONDS[t % 60]
 
     def iso_local(self, t: int) -> str:
         """ISO 8601 with the account timezone's offset (v5 values)."""
-        off = self.offset(t)
-        lt = t + off
-        s = lt % 86400
-        sign = "+" if off >= 0 else "-"
-        a = abs(off)
-        return (
-            f"{self._day(lt // 86400)}T{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-            f"{sign}{a // 3600:02d}:{a % 3600 // 60:02d}"
-        )
+        hit = self._iso_minutes.get(t // 60)
+        if hit is None:
+            off = self.offset(t)
+            lt = t - t % 60 + off
+            s = lt % 86400
+            a = abs(off)
+            hit = (f"{self._day(lt // 86400)}T{s // 3600:02d}:{s % 3600 // 60:02d}:",
+                   f"{'+' if off >= 0 else '-'}{a // 3600:02d}:{a % 3600 // 60:02d}")
+            self._iso_minutes[t // 60] = hit
+        return hit[0] + _SECONDS[t % 60] + hit[1]
 
     def parse(self, value: str, now: int) -> int:
         """Parse a client date argument into epoch seconds (ValueError when invalid).
@@ -110,6 +117,7 @@ class TimeFormatter:
         return int(d.replace(tzinfo=self.tz).timestamp())
 
 
+_SECONDS = [f"{s:02d}" for s in range(60)]
 _DATE_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?"

@@ -37,6 +37,7 @@ class Plan:
     order: tuple[tuple[str, bool], ...]
     deleted: str
     limit: int
+    offset: int = 0
 
 
 @dataclass
@@ -95,8 +96,12 @@ class V5:
             raise bad("Invalid value for limit") from None
         if not 1 <= limit <= k["v5_max_limit"]:
             raise bad(f"limit must be between 1 and {k['v5_max_limit']}")
-        if "offset" in q:
-            raise bad("offset is deprecated; use nextPageToken")
+        try:
+            offset = int(q.get("offset", 0))
+        except ValueError:
+            raise bad("Invalid value for offset") from None
+        if not 0 <= offset <= 2000:  # deprecated, and capped at 2000
+            raise bad("offset must be between 0 and 2000")
         filters = []
         for p, v in q.items():
             m = _FILTER_RE.match(p)
@@ -129,7 +134,7 @@ class V5:
         deleted = (q.get("deleted") or "false").lower()
         if deleted not in ("true", "false", "all"):
             raise bad("deleted must be true, false or all")
-        return Plan(spec, filters, tuple(order), deleted, limit)
+        return Plan(spec, filters, tuple(order), deleted, limit, offset)
 
     def _page(self, req: Request, plan: Plan, fields: list[tuple[str, str]],
               last_key: tuple[Any, ...] | None, count: int) -> Response:
@@ -147,11 +152,15 @@ class V5:
             match = self._matcher(plan, table)
             hits: list[int] = []
             more = False
+            skip = plan.offset if last_key is None else 0
             n = len(order)
             while pos < n:
                 i = order[pos]
                 pos += 1
                 if match(i):
+                    if skip:
+                        skip -= 1
+                        continue
                     if len(hits) == take:
                         more = True
                         break
@@ -168,7 +177,7 @@ class V5:
             else:
                 token = secrets.token_urlsafe(24)
                 with self.lock:
-                    self.tokens[token] = PageToken(plan, fields, last, total,
+                    self.tokens[token] = PageToken(plan, fields, last or (), total,
                                                    self.sim.clock.now_f())
                     while len(self.tokens) > 20000:
                         self.tokens.popitem(last=False)

@@ -1,15 +1,24 @@
-"""PardotObjectStream: picks the sync path (export or query) per stream and run."""
+"""PardotObjectStream: picks the sync path (export or query) per stream and run, and turns
+failures into one clear line."""
 
 from __future__ import annotations
 
 import typing as t
 
+import requests
+from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
+from tap_pardot.auth import AuthError
+from tap_pardot.client import MAX_TRIES, PardotAPIError
 from tap_pardot.export import ExportSync
 from tap_pardot.limits import StopRun
 from tap_pardot.query import QueryStream
+from tap_pardot.settings import ConfigError
 from tap_pardot.strategy import choose_sync_mode
+
+# Retried errors that outlasted every try.
+GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exceptions.Timeout)
 
 
 class PardotObjectStream(QueryStream):
@@ -18,11 +27,20 @@ class PardotObjectStream(QueryStream):
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         self.begin_sync()
+        # The SDK's connection test (`--test`) is a dry run of one record per stream:
+        # always a query then, never an export that would take minutes.
+        dry_run = self.ABORT_AT_RECORD_COUNT is not None
         try:
-            if choose_sync_mode(self, context) == "export":
+            if not dry_run and choose_sync_mode(self, context) == "export":
                 yield from ExportSync(self, context).records()
             else:
                 yield from self.query_records(context)
         except StopRun as stop:
             # A clean stop: the last checkpoint is the resumable state the SDK writes now.
             self.stop_run(stop)
+        except (AuthError, ConfigError, PardotAPIError, *GAVE_UP) as exc:
+            prefix = "Connection test failed" if dry_run else f"Stream {self.name} failed"
+            if isinstance(exc, GAVE_UP):
+                prefix += f" after {MAX_TRIES} tries"
+            self.logger.error("%s: %s", prefix, exc)  # one line, no traceback
+            raise SystemExit(1) from None

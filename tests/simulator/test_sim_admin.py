@@ -36,7 +36,7 @@ def test_truth_form(api: Api) -> None:
     assert datetime.fromisoformat(rec["created_at"]).tzinfo == timezone.utc
     va = api.admin("truth/visitor_activities")["records"][0]
     assert "is_deleted" not in va
-    assert requests.get(f"{api.url}/_sim/truth/nothing").status_code == 400
+    assert requests.get(f"{api.url}/_sim/truth/nothing", timeout=30).status_code == 400
 
 
 def test_records_create_update_delete_at_now(api: Api) -> None:
@@ -56,7 +56,8 @@ def test_records_create_update_delete_at_now(api: Api) -> None:
     vals = {v["id"]: v for v in r.json()["values"]}
     assert len(vals) == 3
     assert vals[out["created"][0]["id"]]["comments"] == 'a, "b"\n😀'
-    r = requests.post(f"{api.url}/_sim/records/visitor_activities", json={"delete": [1]})
+    r = requests.post(f"{api.url}/_sim/records/visitor_activities", json={"delete": [1]},
+                      timeout=30)
     assert r.status_code == 400
 
 
@@ -67,9 +68,9 @@ def test_clock_and_knobs(api: Api) -> None:
     assert c["local"] == "2025-11-20T19:00:00-05:00"
     assert api.admin("knobs")["max_concurrent_requests"] == 5
     assert api.admin("knobs", {"latency_ms": 5})["latency_ms"] == 5
-    r = requests.post(f"{api.url}/_sim/knobs", json={"no_such_knob": 1})
+    r = requests.post(f"{api.url}/_sim/knobs", json={"no_such_knob": 1}, timeout=30)
     assert r.status_code == 400
-    r = requests.post(f"{api.url}/_sim/knobs", json={"prospects": {"count": 5}})
+    r = requests.post(f"{api.url}/_sim/knobs", json={"prospects": {"count": 5}}, timeout=30)
     assert r.status_code == 400
 
 
@@ -121,7 +122,7 @@ def test_cli_prints_url_and_serves(tmp_path) -> None:  # type: ignore[no-untyped
         url = line.split()[-1]
         creds = json.loads(proc.stdout.readline().split(": ", 1)[1])  # type: ignore[union-attr]
         assert creds["client_id"] == "sim-client-id"
-        assert requests.get(f"{url}/_sim").json()["streams"]["prospects"] == 10
+        assert requests.get(f"{url}/_sim", timeout=30).json()["streams"]["prospects"] == 10
     finally:
         proc.terminate()
         proc.wait(10)

@@ -18,7 +18,7 @@ V5_PATH = "/api/v5/objects/prospects?fields=id"
 
 
 def _token(url: str, **kw: object) -> requests.Response:
-    return requests.post(f"{url}/services/oauth2/token", **kw)  # type: ignore[arg-type]
+    return requests.post(f"{url}/services/oauth2/token", **kw, timeout=30)  # type: ignore[arg-type]
 
 
 def test_refresh_token_form_body_and_query_with_basic(api: Api) -> None:
@@ -36,7 +36,7 @@ def test_refresh_token_form_body_and_query_with_basic(api: Api) -> None:
                auth=(c["client_id"], c["client_secret"]))
     assert r.status_code == 200
     tok = r.json()["access_token"]
-    r = requests.get(api.url + V5_PATH, headers={
+    r = requests.get(api.url + V5_PATH, timeout=30, headers={
         "Authorization": f"Bearer {tok}", "Pardot-Business-Unit-Id": c["pardot_business_unit_id"]})
     assert r.status_code == 200
 
@@ -109,20 +109,22 @@ def test_token_expires_after_ttl_and_after_calls(api_factory) -> None:  # type: 
 
 def test_business_unit_header(api: Api) -> None:
     auth = {"Authorization": api.headers["Authorization"]}
-    r = requests.get(api.url + V5_PATH, headers=auth)
+    r = requests.get(api.url + V5_PATH, headers=auth, timeout=30)
     assert r.json()["code"] == 181
-    r = requests.get(api.url + V5_PATH, headers={**auth, "Pardot-Business-Unit-Id": "xyz"})
+    r = requests.get(api.url + V5_PATH, timeout=30,
+                     headers={**auth, "Pardot-Business-Unit-Id": "xyz"})
     assert r.json()["code"] == 182
     r = requests.get(api.url + V5_PATH,
-                     headers={**auth, "Pardot-Business-Unit-Id": "0Uv000000000009AAA"})
+                     headers={**auth, "Pardot-Business-Unit-Id": "0Uv000000000009AAA"}, timeout=30)
     assert r.status_code == 400
     assert r.json()["code"] == 201
-    r = requests.get(api.url + V5_PATH)
+    r = requests.get(api.url + V5_PATH, timeout=30)
     assert (r.status_code, r.json()["code"]) == (401, 49)
 
 
 def _login(url: str, version: int = 4, **creds: str) -> requests.Response:
-    return requests.post(f"{url}/api/login/version/{version}", data={**creds, "format": "json"})
+    return requests.post(f"{url}/api/login/version/{version}", timeout=30,
+                         data={**creds, "format": "json"})
 
 
 def test_legacy_login_and_api_key_header(api: Api) -> None:
@@ -132,22 +134,22 @@ def test_legacy_login_and_api_key_header(api: Api) -> None:
     key = r.json()["api_key"]
     assert len(key) == 32
     assert _login(api.url, 3, **creds).json()["api_key"] == key  # same key while valid
-    xml = requests.post(f"{api.url}/api/login/version/3", data=creds)
+    xml = requests.post(f"{api.url}/api/login/version/3", data=creds, timeout=30)
     assert f"<api_key>{key}</api_key>" in xml.text
     q = "/api/prospect/version/4/do/query?format=json&output=bulk&limit=1"
     for header in (f"Pardot api_key={key}, user_key={c['user_key']}",
                    f"Pardot user_key={c['user_key']},api_key={key}"):
-        r = requests.get(api.url + q, headers={"Authorization": header})
+        r = requests.get(api.url + q, headers={"Authorization": header}, timeout=30)
         assert r.status_code == 200, r.text
         assert r.json()["@attributes"]["stat"] == "ok"
     # the legacy header is refused on v5
     r = requests.get(api.url + V5_PATH, headers={"Authorization": f"Pardot api_key={key}, "
-                                                  f"user_key={c['user_key']}"})
+                                                  f"user_key={c['user_key']}"}, timeout=30)
     assert r.json()["code"] == 126
     # expired key -> code 1; a new login gives a new key
     api.sim.advance(3601)
     r = requests.get(api.url + q, headers={"Authorization": f"Pardot api_key={key}, "
-                                            f"user_key={c['user_key']}"})
+                                            f"user_key={c['user_key']}"}, timeout=30)
     assert r.status_code == 401
     assert r.json() == {"@attributes": {"stat": "fail", "version": 1, "err_code": 1},
                         "err": "Invalid API key or user key"}
@@ -159,7 +161,7 @@ def test_legacy_login_failures(api: Api) -> None:
     r = _login(api.url, email=c["email"], password="wrong", user_key=c["user_key"])
     assert r.json()["@attributes"]["err_code"] == 15
     assert r.json()["err"] == "Login failed"
-    xml = requests.post(f"{api.url}/api/login/version/3", data={"email": "x"})
+    xml = requests.post(f"{api.url}/api/login/version/3", data={"email": "x"}, timeout=30)
     assert '<err code="15">Login failed</err>' in xml.text
     api.sim.set_knobs({"legacy_api_key_retired": True})
     r = _login(api.url, email=c["email"], password=c["password"], user_key=c["user_key"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -138,7 +138,7 @@ def test_prospect_export_types_and_deleted(api: Api) -> None:
     fields = ["id", "email", "is_deleted", "opted_out", "updated_at", "comments"]
     rep = _create(api, _body("prospect", "filter_by_updated_at", fields,
                              updated_after="2025-09-01 00:00:00", deleted="all"))
-    header, rows, _ = _download(api, _finish(api, rep["id"]))
+    _header, rows, _ = _download(api, _finish(api, rep["id"]))
     truth = {t["id"]: t for t in api.admin("truth/prospects")["records"]}
     assert len(rows) == len(truth)
     for r in rows:
@@ -273,3 +273,22 @@ def test_v5_export(api: Api) -> None:
     assert r.status_code == 400
     assert r.json()["code"] == 176
 
+
+
+def test_v5_cancel_list_and_reply_knobs(api_factory) -> None:  # type: ignore[no-untyped-def]
+    api = api_factory({"export_processing_seconds": 100, "export_rows_per_file": 10**6,
+                       "export_v5_result_refs_always_array": True,
+                       "export_result_refs_key": "resultsRef"})
+    body = {"object": "visitor-activities", "fields": ["id"],
+            "procedure": {"name": "filter_by_updated_at",
+                          "arguments": {"updated_after": "2025-10-01T00:00:00Z"}}}
+    first = _create(api, body, version=5)["id"]
+    second = _create(api, body, version=5)["id"]
+    r = api.post(f"/api/v5/exports/{second}/do/cancel")
+    assert r.json()["state"] == "Canceled"
+    listed = api.get("/api/v5/exports").json()["values"]
+    assert {e["id"] for e in listed} == {first, second}
+    api.sim.advance(200)
+    rep = _read(api, first, version=5)
+    assert isinstance(rep["resultsRef"], list)
+    assert len(rep["resultsRef"]) == 1

@@ -18,7 +18,7 @@ def test_more_than_five_in_flight_gets_66(api_factory) -> None:  # type: ignore[
     api.admin("stats/reset", {})
 
     def call(_: int) -> int:
-        r = requests.get(api.url + PATH, headers=api.headers)
+        r = requests.get(api.url + PATH, headers=api.headers, timeout=30)
         return r.json().get("code", 0) if r.status_code != 200 else 0
 
     with ThreadPoolExecutor(8) as pool:
@@ -33,7 +33,8 @@ def test_five_in_flight_is_fine(api_factory) -> None:  # type: ignore[no-untyped
     api = api_factory({"latency_ms": 200})
     with ThreadPoolExecutor(5) as pool:
         statuses = list(pool.map(
-            lambda _: requests.get(api.url + PATH, headers=api.headers).status_code, range(5)))
+            lambda _: requests.get(api.url + PATH, headers=api.headers, timeout=30).status_code,
+            range(5)))
     assert statuses == [200] * 5
     assert api.admin("stats")["peak_in_flight"] == 5
 
@@ -98,3 +99,22 @@ def test_slow_and_failing_exports(api: Api) -> None:
     eid = api.post("/api/export/version/4/do/create", json=body).json()["id"]
     api.sim.advance(5)
     assert api.get(f"/api/export/version/4/do/read/id/{eid}").json()["state"] == "Failed"
+
+
+def test_api_usage_header(api: Api) -> None:
+    api.get(PATH)
+    r = api.get(PATH, headers={"X-Return-Api-Usage": "1"})
+    assert r.headers["x-api-usage"] == "2/100000"
+
+
+def test_five_clients_back_to_back_never_see_66(api: Api) -> None:
+    """A client's next request may start the instant the previous response ends."""
+
+    def worker(_: int) -> list[int]:
+        s = requests.Session()
+        return [s.get(api.url + PATH, headers=api.headers, timeout=30).status_code
+                for _ in range(30)]
+
+    with ThreadPoolExecutor(5) as pool:
+        statuses = [c for batch in pool.map(worker, range(5)) for c in batch]
+    assert set(statuses) == {200}

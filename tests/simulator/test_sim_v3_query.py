@@ -111,3 +111,10 @@ def test_visitor_filters(api: Api) -> None:
     r = _q(api, VAQ, type="1,2", prospect_only="true", limit=200).json()
     assert {v["type"] for v in r["result"]["visitor_activity"]} <= {1, 2}
     assert all("prospect_id" in v for v in r["result"]["visitor_activity"])
+
+
+def test_xml_output_by_default(api: Api) -> None:
+    r = api.get("/api/prospect/version/3/do/query", params={"limit": 2})
+    assert r.headers["Content-Type"].startswith("application/xml")
+    assert r.text.count("<prospect>") == 2
+    assert "<total_results>" in r.text

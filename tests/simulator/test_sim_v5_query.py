@@ -147,3 +147,19 @@ def test_small_objects_are_served(api: Api) -> None:
         r = api.get(f"/api/v5/objects/{path}", params={"fields": "id,createdAt,updatedAt"})
         assert r.status_code == 200, (path, r.text)
         assert r.json()["values"]
+
+
+def test_deprecated_offset(api: Api) -> None:
+    base = {"fields": "id", "limit": 5}
+    first = api.get(VA, params=base).json()["values"]
+    skipped = api.get(VA, params={**base, "offset": 2}).json()["values"]
+    assert skipped[:3] == first[2:]
+    assert api.get(VA, params={**base, "offset": 2001}).status_code == 400
+
+
+def test_descending_order_pages_through_everything(api: Api) -> None:
+    rows, _ = _all(api, "/api/v5/objects/visitors", {
+        "fields": "id,createdAt", "limit": 97, "orderBy": "createdAt DESC", "deleted": "all"})
+    keys = [(_utc(r["createdAt"]), r["id"]) for r in rows]
+    assert [k[0] for k in keys] == sorted((k[0] for k in keys), reverse=True)
+    assert len({r["id"] for r in rows}) == len(api.admin("truth/visitors")["records"])

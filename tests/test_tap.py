@@ -1,0 +1,78 @@
+"""Discovery, selection and the settings schema of TapPardot (no network)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_pardot.tap import TapPardot
+
+CONFIG = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "RT",
+          "pardot_business_unit_id": "0Uv000000000001AAA",
+          "start_date": "2025-01-01T00:00:00Z"}
+
+
+def test_streams_are_declared_with_keys_and_bookmarks() -> None:
+    tap = TapPardot(config=CONFIG)
+    assert set(tap.streams) == {"visitor_activities", "prospects", "list_memberships",
+                                "visitors", "prospect_accounts"}
+    for stream in tap.streams.values():
+        assert stream.primary_keys == ("id",)
+        assert stream.replication_key == "updated_at"
+        props = stream.schema["properties"]
+        assert props["id"]["type"] == ["integer"]
+        assert props["updated_at"]["format"] == "date-time"
+        assert all("null" in p["type"] for name, p in props.items() if name != "id")
+        assert stream.export_object
+
+
+def test_hosts_follow_is_sandbox() -> None:
+    assert TapPardot(config=CONFIG).streams["visitors"].get_url(None) == (
+        "https://pi.pardot.com/api/v5/objects/visitors")
+    sandbox = TapPardot(config={**CONFIG, "is_sandbox": True, "api_version": 4})
+    assert sandbox.streams["visitors"].get_url(None) == (
+        "https://pi.demo.pardot.com/api/visitor/version/4/do/query")
+    assert sandbox.run.authenticator.auth_endpoint == (
+        "https://test.salesforce.com/services/oauth2/token")
+
+
+def test_v5_fields_are_the_selected_properties() -> None:
+    tap = TapPardot(config=CONFIG)
+    catalog = tap.catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            crumb = item["breadcrumb"]
+            if entry["tap_stream_id"] == "visitors" and crumb in (
+                ["properties", "hostname"], ["properties", "ip_address"]):
+                item["metadata"]["selected"] = False
+            elif not crumb:
+                item["metadata"]["selected"] = True
+    selected = TapPardot(config=CONFIG, catalog=catalog)
+    fields = selected.streams["visitors"].v5_fields.split(",")
+    assert "hostname" not in fields
+    assert "ipAddress" not in fields
+    assert {"id", "updatedAt", "pageViewCount", "isIdentified"} <= set(fields)
+
+
+def test_secrets_are_marked_and_settings_described() -> None:
+    props = TapPardot.config_jsonschema["properties"]
+    secret = {name for name, prop in props.items() if prop.get("secret")}
+    assert secret == {"client_secret", "refresh_token", "private_key",
+                      "private_key_passphrase", "password", "user_key"}
+    assert all(prop.get("description") for prop in props.values())
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ({**CONFIG, "api_version": 6}, "api_version"),
+        ({**CONFIG, "pardot_business_unit_id": None}, "pardot_business_unit_id"),
+        ({**CONFIG, "max_concurrency": 9}, "max_concurrency"),
+    ],
+)
+def test_bad_config_names_the_setting(config: dict, needle: str) -> None:
+    with pytest.raises(ConfigValidationError) as info:
+        TapPardot(config={k: v for k, v in config.items() if v is not None})
+    assert needle in json.dumps(info.value.errors)
