@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
+from tap_pardot.convert import parse_utc
 from tap_pardot.export_spec import MAX_FIELDS, export_fields, export_spec, run_range
 
 if t.TYPE_CHECKING:
@@ -58,10 +59,10 @@ def _decide(stream: Stream, context: dict | None) -> tuple[str, str]:
         return QUERY, why
     if requested == EXPORT:
         return EXPORT, "sync_mode export requested"
-    state = stream.get_context_state(context)
-    if state.get("exports"):
-        return EXPORT, "resuming an export recorded in state by an interrupted run"
     start, end = run_range(stream, context)
+    recorded = stream.get_context_state(context).get("exports") or [{}]
+    if _same_instant(recorded[0].get("window_start"), start):
+        return EXPORT, "resuming an export recorded in state by an interrupted run"
     span, limit = end - start, AUTO_EXPORT_THRESHOLD
     fetch = f"auto: {_days(span)} to fetch since {start.isoformat()}"
     if span > limit:
@@ -72,3 +73,10 @@ def _decide(stream: Stream, context: dict | None) -> tuple[str, str]:
 def _days(span: dt.timedelta) -> str:
     days = span.total_seconds() / 86400
     return f"{days:.1f} days"
+
+
+def _same_instant(value: t.Any, instant: dt.datetime) -> bool:
+    try:
+        return bool(value) and parse_utc(str(value)) == instant
+    except ValueError:
+        return False

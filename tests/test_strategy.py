@@ -70,8 +70,12 @@ def test_auto_exports_large_ranges_and_queries_catch_ups(caplog: pytest.LogCaptu
 
 
 def test_auto_resumes_an_export_in_flight() -> None:
-    state = {"replication_key_value": NOW.isoformat(), "exports": [{"id": 1}]}
+    recorded = [{"id": 1, "window_start": NOW.isoformat()}]
+    state = {"replication_key_value": NOW.isoformat(), "exports": recorded}
     assert mode(Stream(state=state)) == "export"
+    stale = [{"id": 1, "window_start": (NOW - timedelta(days=9)).isoformat()}]
+    state = {"replication_key_value": NOW.isoformat(), "exports": stale}
+    assert mode(Stream(state=state)) == "query"
 
 
 def test_auto_queries_when_too_many_fields(caplog: pytest.LogCaptureFixture) -> None:
