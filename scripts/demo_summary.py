@@ -11,7 +11,7 @@ import duckdb
 
 
 def sim_get(base_url: str, path: str) -> dict:
-    with urllib.request.urlopen(f"{base_url}{path}", timeout=30) as response:
+    with urllib.request.urlopen(f"{base_url}{path}", timeout=30) as response:  # noqa: S310
         return json.load(response)
 
 
@@ -24,14 +24,15 @@ def main(db_file: str, base_url: str) -> int:
     print(f"  {'table':<32}{'rows':>10}{'simulator':>12}")
     mismatches = 0
     for schema, table in tables:
-        rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]  # noqa: S608
         try:
             truth = len(sim_get(base_url, f"/_sim/truth/{table}")["records"])
         except OSError:
             truth = None
         mark = "" if truth in (None, rows) else "  <- differs"
         mismatches += bool(mark)
-        print(f"  {schema + '.' + table:<32}{rows:>10}{truth if truth is not None else '-':>12}{mark}")
+        shown = "-" if truth is None else truth
+        print(f"  {schema + '.' + table:<32}{rows:>10}{shown:>12}{mark}")
     stats = sim_get(base_url, "/_sim/stats")
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("calls_by_kind", {}).items()) if v)
     print(f"\nPardot API calls: {stats.get('total_calls')} ({kinds})")

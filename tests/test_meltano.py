@@ -21,7 +21,6 @@ def test_meltano_run_loads_every_record_into_duckdb(sim_factory, tmp_path: Path)
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "TAP_PARDOT_API_BASE_URL": sim.url,
         "TAP_PARDOT_AUTH_BASE_URL": sim.url,
-        "TAP_PARDOT_EXPORT_POLL_SECONDS": "0.05",
         "TARGET_DUCKDB_FILEPATH": str(db_file),
     }
     run = subprocess.run(
