@@ -26,8 +26,10 @@ BIN = Path(sys.executable).parent
 
 def sim_call(url: str, path: str, body: dict | None = None) -> dict:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{url}{path}", data=data, method="POST" if data else "GET")
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+    request = urllib.request.Request(  # noqa: S310 (the simulator, on loopback)
+        f"{url}{path}", data=data, method="POST" if data else "GET"
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
         return json.load(response)
 
 
@@ -129,7 +131,8 @@ def main() -> int:
     print(f"{'path':<8}{'records':>11}{'seconds':>9}{'records/s':>11}{'API calls':>11}"
           f"{'peak MB':>9}  calls by kind")
     for mode, r in results.items():
-        print(f"{mode:<8}{r['records']:>11,}{r['seconds']:>9.1f}{r['records'] / r['seconds']:>11,.0f}"
+        rate = r["records"] / r["seconds"]
+        print(f"{mode:<8}{r['records']:>11,}{r['seconds']:>9.1f}{rate:>11,.0f}"
               f"{r['calls']:>11,}{r['peak_mb']:>9.0f}  {r['by_kind']}")
     export, query = results["export"], results["query"]
     print(f"\nquery/export API calls: {query['calls'] / export['calls']:.1f}x; "
