@@ -18,13 +18,15 @@ def sim_get(base_url: str, path: str) -> dict:
 def main(db_file: str, base_url: str) -> int:
     con = duckdb.connect(db_file, read_only=True)
     tables = con.execute(
-        "select table_schema, table_name from information_schema.tables order by 1, 2"
+        "select table_catalog, table_schema, table_name from information_schema.tables"
+        " where table_catalog = current_database() order by 2, 3"
     ).fetchall()
     print(f"\nLoaded into {db_file}:")
     print(f"  {'table':<32}{'rows':>10}{'simulator':>12}")
     mismatches = 0
-    for schema, table in tables:
-        rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]  # noqa: S608
+    for catalog, schema, table in tables:
+        query = f'select count(*) from "{catalog}"."{schema}"."{table}"'  # noqa: S608
+        rows = con.execute(query).fetchone()[0]
         try:
             truth = len(sim_get(base_url, f"/_sim/truth/{table}")["records"])
         except OSError:

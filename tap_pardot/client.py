@@ -10,6 +10,7 @@ import typing as t
 import urllib.parse
 from functools import cached_property
 from importlib import resources
+from types import MappingProxyType
 
 import requests
 from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
@@ -166,6 +167,8 @@ class PardotStream(RESTStream[t.Any]):
     primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
     replication_key = "updated_at"
     schema = StreamSchema(SchemaDirectory(resources.files(schemas)))
+    # Property name -> API name where it is not the camelCase (custom fields' fieldId).
+    custom_api_names: t.Mapping[str, str] = MappingProxyType({})
     # State is written at safe points only (page ends, whole export windows), by checkpoint().
     STATE_MSG_FREQUENCY = 10**15
 
@@ -213,14 +216,15 @@ class PardotStream(RESTStream[t.Any]):
     def converter(self) -> RecordConverter:
         """Rows (v5 JSON, v3/v4 JSON, CSV) -> typed records of this stream's schema."""
         return RecordConverter(self.schema, self.config.get("timezone") or "UTC",
-                               replication_key=self.replication_key)
+                               replication_key=self.replication_key,
+                               aliases=self.custom_api_names)
 
     @property
     def selected_properties(self) -> list[str]:
-        """Selected property names (snake_case), `id` and `updated_at` always included."""
+        """Selected property names (snake_case), `id` and the replication key always included."""
         names = [name for name in self.schema["properties"]
                  if self.mask.get(("properties", name), True)]
-        for must in ("updated_at", "id"):
+        for must in (self.replication_key or "updated_at", "id"):
             if must not in names and must in self.schema["properties"]:
                 names.insert(0, must)
         return names

@@ -8,6 +8,7 @@ once and the row loop does a dict lookup and one call per field.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing as t
 import zoneinfo
 from decimal import Decimal
@@ -17,7 +18,7 @@ Window = tuple[dt.datetime | None, dt.datetime | None]
 
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
-_INT, _BOOL, _DATETIME, _STR, _NUM, _ANY = range(6)
+_INT, _BOOL, _DATETIME, _STR, _NUM, _LIST, _ANY = range(7)
 
 
 def snake_to_camel(name: str) -> str:
@@ -34,6 +35,8 @@ def camel_to_snake(name: str) -> str:
 def _kind(prop: t.Mapping[str, t.Any]) -> int:
     types = prop.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
+    if "array" in types:
+        return _LIST
     if "integer" in types:
         return _INT
     if "boolean" in types:
@@ -70,8 +73,33 @@ def to_bool(value: t.Any) -> bool:
     raise ValueError(msg)
 
 
+def to_list(value: t.Any) -> list[str] | None:
+    """Multi-value custom fields: a JSON array (v5), `{"value": [...]}` or `{"value": "a"}`
+    or a plain string (v3/v4 JSON from XML), `a;b` or a JSON array text (export CSV).
+    A string is split on `;` (Salesforce's multi-value separator); empty means null."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    if isinstance(value, str):
+        if value.startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return to_list(parsed)
+        value = value.split(";")
+    elif not isinstance(value, (list, tuple)):
+        value = [] if value is None else [value]
+    items = [_to_str(v) for v in value if v is not None and v != ""]
+    return items or None
+
+
 class RecordConverter:
-    """Convert rows of one stream; naive times are read in `tz` (the API user's zone)."""
+    """Convert rows of one stream; naive times are read in `tz` (the API user's zone).
+
+    `aliases` maps property names to the API's own spelling where it is neither the
+    snake_case name nor its camelCase (custom fields: `partner_level__c` <- `Partner_Level__c`).
+    """
 
     def __init__(
         self,
@@ -79,6 +107,7 @@ class RecordConverter:
         tz: str | dt.tzinfo = "UTC",
         *,
         replication_key: str | None = "updated_at",
+        aliases: t.Mapping[str, str] | None = None,
     ) -> None:
         self.tz = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
         self._utc_tz = self.tz in (UTC, zoneinfo.ZoneInfo("UTC"))
@@ -90,6 +119,9 @@ class RecordConverter:
             spec = (name, _kind(prop))
             self._fields[name] = spec
             self._fields.setdefault(snake_to_camel(name), spec)
+        for name, api_name in (aliases or {}).items():
+            if name in self._fields:
+                self._fields[api_name] = self._fields[name]
         self.replication_key = replication_key
         self._rkey_names = (replication_key or "", snake_to_camel(replication_key or ""))
 
@@ -129,6 +161,8 @@ class RecordConverter:
                 out[name] = value if type(value) is str else _to_str(value)
             elif kind == _NUM:
                 out[name] = value if isinstance(value, (int, float)) else Decimal(str(value))
+            elif kind == _LIST:
+                out[name] = to_list(value)
             else:
                 out[name] = value
         return out
@@ -165,8 +199,11 @@ class RecordConverter:
         fold_hint: int | None = None,
         window: Window | None = None,
     ) -> str:
-        """Like `to_utc`, as `2025-11-02T05:30:00+00:00`."""
+        """Like `to_utc`, as `2025-11-02T05:30:00+00:00`. A date alone (a custom Date
+        field's `2025-11-02`) is a calendar day, not an instant: midnight UTC."""
         if isinstance(value, str):
+            if len(value) == 10:
+                return f"{dt.date.fromisoformat(value).isoformat()}T00:00:00+00:00"
             if len(value) == 25 and value.endswith("+00:00"):
                 return value.replace(" ", "T", 1)
             if len(value) == 19:

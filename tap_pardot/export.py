@@ -6,9 +6,18 @@ per account, in creation order) while this one's files download. The bookmark mo
 when a window's files are all downloaded, and a STATE message follows each window. Exports
 in flight are recorded in the stream's state, so an interrupted run resumes them:
 
-    {"replication_key": "updated_at", "replication_key_value": "<last window end>",
+    {"replication_key": "updated_at", "replication_key_value": "<last window's bookmark>",
      "exports": [{"id": 123, "window_start": "...", "window_end": "...", "api_version": 5,
-                  "signature": "...", "created_at": "...", "attempt": 1}]}
+                  "signature": "...", "created_at": "<Pardot's createdAt, UTC>",
+                  "attempt": 1}]}
+
+Pardot's clock, not this machine's, bounds the bookmark. Windows are planned up to now by
+this machine's clock, but an export holds only "data up until the creation date of the
+export": its `createdAt` (create and read replies), Pardot's clock. If Pardot's clock is
+behind this machine's, a window ending after `createdAt` holds data only up to it: its
+bookmark stops at `createdAt` minus `CLOCK_MARGIN`, and it is the run's last window (later
+windows would be empty, and a bookmark past Pardot's clock would skip every change it
+stamps next). A resumed export's `createdAt` comes from its read reply, else from state.
 
 Naive CSV times are read in `timezone`. The replication key's value is placed by the window
 (so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
@@ -23,12 +32,12 @@ import time
 import typing as t
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_pardot.client import PardotAPIError
-from tap_pardot.convert import UTC, parse_utc
+from tap_pardot.convert import parse_utc
 from tap_pardot.export_api import ExportApi, ExportStatus
 from tap_pardot.export_download import Downloader
 from tap_pardot.export_spec import api_field_name, export_fields, export_spec, run_range
@@ -43,6 +52,13 @@ if t.TYPE_CHECKING:
 MAX_ATTEMPTS = 3  # exports created per window before a Failed one becomes an error
 PROGRESS_SECONDS = 30.0
 RESUMED = "recorded in state"  # the state of an export resumed from state, until read
+# A window's bookmark stays this far below its export's `createdAt` (Pardot's clock). It
+# must be >= 1 s: `createdAt` has one-second resolution, so changes in that very second may
+# or may not be in the export. And a change stamped just before `createdAt` may become
+# visible to the export's reader a little later (write and replica/cache latency; v5 reads
+# may lag up to 60 s), so the margin matches the query path's settling time (query.SETTLE).
+# The cost: the next run fetches these two minutes' changes again (targets upsert by id).
+CLOCK_MARGIN = timedelta(minutes=2)
 
 
 class ExportError(PardotAPIError):
@@ -55,11 +71,24 @@ class _Job:
 
     window: Window
     status: ExportStatus
-    created_at: str
+    created_at: datetime | None  # Pardot's clock at the export's creation, once known
     attempt: int = 1
     polls: int = 0
     next_poll: float = 0.0
     waiting_since: float = 0.0
+
+    def update(self, status: ExportStatus) -> None:
+        """Take a new reply about this export; its `createdAt` beats the one in state."""
+        self.status = status
+        if status.created_at is not None:
+            self.created_at = status.created_at.replace(microsecond=0)
+
+    @property
+    def covered_until(self) -> datetime:
+        """The window's safe bookmark: its end, or below Pardot's clock at creation."""
+        if self.created_at is None or self.window.end <= self.created_at - CLOCK_MARGIN:
+            return self.window.end
+        return max(self.window.start, self.created_at - CLOCK_MARGIN)
 
     def to_state(self, signature: str, api_version: int) -> dict:
         return {
@@ -68,7 +97,7 @@ class _Job:
             "window_end": iso(self.window.end),
             "api_version": api_version,
             "signature": signature,
-            "created_at": self.created_at,
+            "created_at": iso(self.created_at) if self.created_at else None,
             "attempt": self.attempt,
         }
 
@@ -110,13 +139,15 @@ class ExportSync:
         if self.drop_deleted and "is_deleted" not in self.props:
             self.props.append("is_deleted")
         self.fields = [api_field_name(p, self.api_version) for p in self.props]
-        self.api = ExportApi(stream.pardot_request, api_base_url(config), self.api_version)
+        self.api = ExportApi(stream.pardot_request, api_base_url(config), self.api_version,
+                             self.tz)
         self.converter = stream.converter
         # A recorded export is resumed only by a run that would have made the same one.
         text = "|".join([spec.object, spec.procedure, str(self.include_deleted),
                          str(self.tz), *sorted(self.fields)])
         self.signature = hashlib.sha256(text.encode()).hexdigest()[:16]
-        self._inflight: dict[datetime, _Job] = {}
+        self._inflight: dict[datetime, _Job] = {}  # the current export of each window
+        self._windows: list[Window] = []
         self._resumable: dict[datetime, dict] = {}
         self._tail: set[t.Any] = set()  # ids near the previous window's end
         self._rows = 0
@@ -177,16 +208,33 @@ class ExportSync:
             raise
 
     def _run(self, windows: list[Window]) -> Iterator[dict]:
-        name = self.stream.name
+        name, self._windows = self.stream.name, windows  # the plan may be cut (_cut_plan)
         job = self._start(windows[0])
-        for k, window in enumerate(windows):
+        k = 0
+        while k < len(windows):
+            window = windows[k]
             self.log.info("Stream %s: window %d of %d: %s", name, k + 1, len(windows),
                           window.label())
             job = self._wait(job, k, len(windows))
+            self._cut_plan(k, job)
             nxt = self._start(windows[k + 1]) if k + 1 < len(windows) else None
             yield from self._download_window(job, k, len(windows))
             self._complete(window)
             job = nxt  # type: ignore[assignment]
+            k += 1
+
+    def _cut_plan(self, k: int, job: _Job) -> None:
+        """End the run with window k if it reaches past Pardot's clock at its export."""
+        later = len(self._windows) - k - 1
+        if job.created_at is None or job.covered_until == job.window.end or not later:
+            return
+        self.log.info(
+            "Stream %s: Pardot's clock read %s when export %d was created (this machine "
+            "planned to %s): %d later window(s) dropped, the run ends at %s",
+            self.stream.name, iso(job.created_at), job.status.id, iso(self._windows[-1].end),
+            later, iso(job.covered_until),
+        )
+        del self._windows[k + 1 :]
 
     def _start(self, window: Window) -> _Job:
         """Resume the export recorded for this window, or create one."""
@@ -194,7 +242,8 @@ class ExportSync:
         if record is None:
             return self._create(window, attempt=1)
         now = self.monotonic()
-        job = _Job(window, ExportStatus(int(record["id"]), RESUMED), record["created_at"],
+        job = _Job(window, ExportStatus(int(record["id"]), RESUMED),
+                   _recorded_time(record.get("created_at")),
                    attempt=int(record.get("attempt", 1)), next_poll=now, waiting_since=now)
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
@@ -206,8 +255,9 @@ class ExportSync:
         body = self.spec.body(self.fields, window, include_deleted=deleted)
         status = self.api.create(body)
         now = self.monotonic()
-        job = _Job(window, status, iso(datetime.now(UTC)), attempt=attempt,
+        job = _Job(window, status, None, attempt=attempt,
                    next_poll=now + poll_wait(0, self.poll_unit), waiting_since=now)
+        job.update(status)
         self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
                       status.id, status.state or "?", window.label())
         self._inflight[window.start] = job
@@ -242,7 +292,7 @@ class ExportSync:
                 )
                 self.sleep(delay)
             try:
-                job.status = self.api.read(status.id)
+                job.update(self.api.read(status.id))
             except PardotAPIError as exc:
                 if status.state != RESUMED:
                     raise
@@ -330,11 +380,18 @@ class ExportSync:
     # -- state ----------------------------------------------------------------------------
 
     def _complete(self, window: Window) -> None:
-        """Move the bookmark to the window's end and emit STATE."""
-        self._inflight.pop(window.start, None)
-        value = iso(window.end)
+        """Move the bookmark to the window's end (or Pardot's clock) and emit STATE."""
+        job = self._inflight.pop(window.start, None)
+        covered = window.end if job is None else job.covered_until
+        if job is not None and job.created_at is not None and covered != window.end:
+            self.log.info(
+                "Stream %s: export %d was created at %s by Pardot's clock, before the "
+                "window's end, and holds data up to then: the bookmark stops at %s",
+                self.stream.name, job.status.id, iso(job.created_at), iso(covered),
+            )
+        value = iso(covered)
         # Rows arrive unsorted and feed the SDK's progress markers, which the SDK promotes to
-        # the bookmark when the stream ends: set them to the window end, the safe point.
+        # the bookmark when the stream ends: set them to the new bookmark, the safe point.
         markers = self.stream.get_context_state(self.context).get("progress_markers")
         if isinstance(markers, dict):
             markers["replication_key"] = self.stream.replication_key
@@ -346,6 +403,14 @@ class ExportSync:
         jobs = sorted(self._inflight.values(), key=lambda job: job.window.start)
         exports = [job.to_state(self.signature, self.api_version) for job in jobs]
         self.stream.checkpoint(bookmark, extra={"exports": exports or None})
+
+
+def _recorded_time(value: t.Any) -> datetime | None:
+    """A `created_at` recorded in state (UTC ISO), or None if absent or unreadable."""
+    try:
+        return parse_utc(value).replace(microsecond=0) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _duration(seconds: float) -> str:

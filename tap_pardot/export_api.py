@@ -1,16 +1,23 @@
-"""The Export API on v5 and v3/v4: create, read, file downloads, and its replies."""
+"""The Export API on v5 and v3/v4: create, read, file downloads, and its replies.
+
+An export's `createdAt` is Pardot's own clock: the export holds "all data up until the
+creation date", so the export path bounds its bookmark by it (see export.py).
+"""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 
 from tap_pardot.client import PardotAPIError, response_json
-from tap_pardot.convert import to_bool
+from tap_pardot.convert import UTC, to_bool
 
 if t.TYPE_CHECKING:
     import requests
 
+LOGGER = logging.getLogger(__name__)
 TERMINAL_STATES = frozenset({"Complete", "Failed", "Canceled", "Cancelled"})
 
 
@@ -36,6 +43,7 @@ class ExportStatus:
     state: str
     is_expired: bool = False
     files: list[str] = field(default_factory=list)
+    created_at: datetime | None = None  # Pardot's clock when the export was created (UTC)
 
     @property
     def finished(self) -> bool:
@@ -43,8 +51,11 @@ class ExportStatus:
         return self.state in TERMINAL_STATES
 
     @classmethod
-    def from_payload(cls, payload: t.Any) -> ExportStatus:
-        """Accept ``{...}`` or ``{"export": {...}}``; refs as a string, an array or absent."""
+    def from_payload(cls, payload: t.Any, tz: tzinfo = UTC) -> ExportStatus:
+        """Accept ``{...}`` or ``{"export": {...}}``; refs as a string, an array or absent.
+
+        A naive ``createdAt`` is read in ``tz`` (the API user's timezone).
+        """
         body = payload.get("export", payload) if isinstance(payload, dict) else None
         if not isinstance(body, dict) or "id" not in body:
             msg = f"Malformed export reply from Pardot: {str(payload)[:200]!r}"
@@ -55,7 +66,36 @@ class ExportStatus:
             state=str(body.get("state") or ""),
             is_expired=body.get("isExpired") not in (None, "") and to_bool(body["isExpired"]),
             files=normalise_refs(refs),
+            created_at=_created_at(body, tz),
         )
+
+
+def _created_at(body: dict, tz: tzinfo) -> datetime | None:
+    raw = body.get("createdAt", body.get("created_at"))
+    try:
+        return server_time(raw, tz)
+    except (TypeError, ValueError):
+        LOGGER.warning("Unreadable createdAt %r in export %s's reply; ignored", raw, body["id"])
+        return None
+
+
+def server_time(value: t.Any, tz: tzinfo) -> datetime | None:
+    """A Pardot time as aware UTC: ISO 8601 with an offset, or naive in ``tz``.
+
+    Both ``YYYY-MM-DD HH:MM:SS`` and ``YYYY-MM-DDTHH:MM:SS`` (fractions, ``Z``, ``+0000``
+    allowed). A naive time in a repeated hour (DST fall-back) has two readings, one in a
+    skipped hour (spring-forward) none: either way the earlier instant is returned, the safe
+    side for a bookmark. None or an empty string is None; anything else raises ValueError.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        msg = f"not a time: {value!r}"
+        raise TypeError(msg)
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    return min(parsed.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
 
 
 def normalise_refs(refs: t.Any) -> list[str]:
@@ -72,9 +112,12 @@ def normalise_refs(refs: t.Any) -> list[str]:
 class ExportApi:
     """Create and read exports, and download their files, on one API version."""
 
-    def __init__(self, request: Requester, host: str, api_version: int) -> None:
+    def __init__(
+        self, request: Requester, host: str, api_version: int, tz: tzinfo = UTC
+    ) -> None:
         self._request = request
         self.api_version = int(api_version)
+        self.tz = tz
         host = host.rstrip("/")
         if self.api_version >= 5:
             self._base = f"{host}/api/v5/exports"
@@ -91,12 +134,12 @@ class ExportApi:
     def create(self, body: dict) -> ExportStatus:
         """POST a new export; it queues behind the account's earlier exports."""
         reply = self._request("POST", self._url("create"), params=self._params, json=body)
-        return ExportStatus.from_payload(response_json(reply))
+        return ExportStatus.from_payload(response_json(reply), self.tz)
 
     def read(self, export_id: int) -> ExportStatus:
         """GET the export's state and, once Complete, its file URLs (costs an API call)."""
         reply = self._request("GET", self._url("read", export_id), params=self._params)
-        return ExportStatus.from_payload(response_json(reply))
+        return ExportStatus.from_payload(response_json(reply), self.tz)
 
     def download(self, url: str) -> requests.Response:
         """GET one result file, streamed."""

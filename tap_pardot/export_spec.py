@@ -64,14 +64,31 @@ def export_spec(stream: Stream) -> ExportSpec | None:
                       stream.export_deleted_argument)
 
 
+class CustomName(str):
+    """A custom field's property name that carries its API name (`Partner_Level__c`)."""
+
+    api_name: str
+
+    def __new__(cls, name: str, api_name: str) -> CustomName:
+        self = super().__new__(cls, name)
+        self.api_name = api_name
+        return self
+
+
 def export_fields(stream: Stream) -> list[str]:
     """Selected properties the Export API can return (`id` and `updated_at` always)."""
     skip = set(stream.export_unavailable_fields)
-    return [name for name in stream.selected_properties if name not in skip]
+    custom = getattr(stream, "custom_api_names", None) or {}
+    return [CustomName(name, custom[name]) if name in custom else name
+            for name in stream.selected_properties if name not in skip]
 
 
 def api_field_name(name: str, api_version: int) -> str:
-    """The name the export request and CSV header use: camelCase on v5, snake on v3/v4."""
+    """The name the export request and CSV header use: camelCase on v5, snake on v3/v4;
+    a custom field's API name (its fieldId) on both."""
+    custom = getattr(name, "api_name", None)
+    if custom:
+        return str(custom)
     return snake_to_camel(name) if api_version >= 5 else name
 
 

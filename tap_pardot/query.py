@@ -41,6 +41,11 @@ def iso(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).isoformat()
 
 
+def replication_key(stream: t.Any) -> str:
+    """`updated_at`, or `created_at` / `sent_at` for objects that are never updated."""
+    return getattr(stream, "replication_key", None) or "updated_at"
+
+
 def v3_rows(body: t.Any, collection: str) -> list[dict]:
     """The records of a v3/v4 bulk reply: a list, one object, an absent key or null."""
     result = body.get("result") if isinstance(body, dict) else None
@@ -96,10 +101,11 @@ class Plan:
         self.page_rows = len(rows)
         self.last_raw_id = None
         convert = self.stream.converter.convert
+        rkey = replication_key(self.stream)
         for row in rows:
             record = convert(row, window=self.window())
             self.last_raw_id = record["id"]
-            updated = parse_utc(record["updated_at"]) if record.get("updated_at") else None
+            updated = parse_utc(record[rkey]) if record.get(rkey) else None
             if self.keep(record, updated):
                 self.emitted_since_restart += 1
                 yield record
@@ -129,19 +135,20 @@ class V5SortedPlan(Plan):
 
     def plan_params(self) -> dict[str, t.Any]:
         params = self.base_params()
+        key = snake_to_camel(replication_key(self.stream))  # updatedAt (createdAt, sentAt)
         if self.phase == "clump":
             params.update({
                 "orderBy": "id ASC",
-                "updatedAtAfterOrEqualTo": iso(self.hwm),
-                "updatedAtBeforeOrEqualTo": iso(self.hwm),
+                f"{key}AfterOrEqualTo": iso(self.hwm),
+                f"{key}BeforeOrEqualTo": iso(self.hwm),
                 "idGreaterThan": self.hwm_id,
             })
             return params
         after = self.hwm + SECOND if self.hwm_id is not None else self.hwm
-        params["orderBy"] = "updatedAt ASC,id ASC"
-        params["updatedAtAfterOrEqualTo"] = iso(after)
+        params["orderBy"] = f"{key} ASC,id ASC"
+        params[f"{key}AfterOrEqualTo"] = iso(after)
         if self.end is not None:
-            params["updatedAtBeforeOrEqualTo"] = iso(self.end)
+            params[f"{key}BeforeOrEqualTo"] = iso(self.end)
         return params
 
     @override
@@ -215,19 +222,22 @@ class V3SortedPlan(Plan):
 
     def plan_params(self) -> dict[str, t.Any]:
         params = self.base_params()
+        rkey = replication_key(self.stream)  # updated_at (created_at for immutable objects)
+        stem = rkey.removesuffix("_at")
         if self.clump_after is not None:
-            params.update({"updated_after": iso(self.hwm - SECOND),
-                           "updated_before": iso(self.hwm + SECOND),
+            params.update({f"{stem}_after": iso(self.hwm - SECOND),
+                           f"{stem}_before": iso(self.hwm + SECOND),
                            "id_greater_than": self.clump_after,
                            "sort_by": "id", "sort_order": "ascending"})
             return params
         if self.exclusive:
-            params["updated_after"] = iso(self.hwm + SECOND if self.inclusive_bounds else self.hwm)
+            after = self.hwm + SECOND if self.inclusive_bounds else self.hwm
+            params[f"{stem}_after"] = iso(after)
         else:
-            params["updated_after"] = iso(self.hwm - SECOND)
+            params[f"{stem}_after"] = iso(self.hwm - SECOND)
         if self.end is not None:
-            params["updated_before"] = iso(self.end + SECOND)
-        params.update({"sort_by": "updated_at", "sort_order": "ascending"})
+            params[f"{stem}_before"] = iso(self.end + SECOND)
+        params.update({"sort_by": rkey, "sort_order": "ascending"})
         return params
 
     @override
@@ -326,12 +336,13 @@ class IdWalkPlan(Plan):
                 params["idGreaterThan"] = self.after_id
         else:
             lo, hi = self.segments[self.segment]
+            stem = replication_key(stream).removesuffix("_at")
             params = {"format": "json", "output": "bulk", "limit": self.limit,
                       "sort_by": "id", "sort_order": "ascending",
-                      "updated_after": iso(t.cast("dt.datetime", lo) - SECOND),
+                      f"{stem}_after": iso(t.cast("dt.datetime", lo) - SECOND),
                       **stream.v3_params}
             if hi is not None:
-                params["updated_before"] = iso(hi + SECOND if hi == self.end else hi)
+                params[f"{stem}_before"] = iso(hi + SECOND if hi == self.end else hi)
             if self.after_id:
                 params["id_greater_than"] = self.after_id
         if include:
@@ -421,8 +432,10 @@ class QueryStream(PardotStream):
 
     @property
     def v5_fields(self) -> str:
-        """`fields` for v5: the selected properties, camelCase."""
-        return ",".join(snake_to_camel(name) for name in self.selected_properties)
+        """`fields` for v5: the selected properties, camelCase (custom fields: fieldId)."""
+        custom = self.custom_api_names
+        return ",".join(custom.get(name) or snake_to_camel(name)
+                        for name in self.selected_properties)
 
     def new_plan(self, context: t.Any) -> Plan:
         """The paging plan for this stream, API version and bookmark."""

@@ -12,7 +12,9 @@ and queried otherwise:
 A first run or a backfill (months of history) is far cheaper as an export; a catch-up of a
 few days on a stream run daily or hourly is faster as a query and its page count stays small.
 In `auto`, an export in flight (recorded in state by an interrupted run) is resumed, and a
-stream with more fields selected than an export takes (150) is queried.
+stream with more fields selected than an export takes (150) is queried. The range is
+measured by this machine's clock: if Pardot's is behind, it looks longer than it is, and an
+export chosen for it still stops at Pardot's clock (see export.py).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing_extensions import override
 
 from tap_pardot.auth import build_authenticator
 from tap_pardot.client import GatedSession, RunContext
+from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import RequestGate
 from tap_pardot.settings import (
     CONFIG_SCHEMA,
@@ -82,7 +83,12 @@ class TapPardot(Tap):
 
     @override
     def discover_streams(self) -> list[PardotStream]:
-        return [cls(tap=self) for cls in STREAM_TYPES]
+        streams = [cls(tap=self) for cls in STREAM_TYPES]
+        if self.input_catalog is None:  # else the catalog's schema names the custom fields
+            for stream in streams:
+                if isinstance(stream, CustomFieldsMixin):
+                    stream.discover_custom_fields()  # one call; a warning if it fails
+        return streams
 
 
 if __name__ == "__main__":

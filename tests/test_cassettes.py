@@ -25,6 +25,9 @@ KNOBS = {
     "list_memberships": {"count": 20, "clump_size": 0},
     "visitors": {"count": 20, "clump_size": 0},
     "prospect_accounts": {"count": 10, "clump_size": 0},
+    **{name: {"count": 4, "clump_size": 0} for name in (
+        "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
+        "visitor_page_views", "emails", "forms", "lifecycle_histories")},
 }
 
 
@@ -43,7 +46,9 @@ def scrub_response(response: dict) -> dict:
     return response
 
 
-VOLATILE = {"updatedAtBeforeOrEqualTo", "updated_before"}  # "now - 2 min" when recorded
+# Upper bounds at "now - 2 min" when recorded (created/sent: objects never updated)
+VOLATILE = {"updatedAtBeforeOrEqualTo", "createdAtBeforeOrEqualTo", "sentAtBeforeOrEqualTo",
+            "updated_before", "created_before"}
 
 
 def stable_query(r1: t.Any, r2: t.Any) -> None:

@@ -12,8 +12,16 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_pardot.client import PardotAPIError, TokenRejected, pardot_error
+from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
 from tap_pardot.tap import TapPardot
+
+
+@pytest.fixture(autouse=True)
+def _no_custom_field_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These taps have no API to ask (offline): discovery skips the custom fields."""
+    monkeypatch.setattr(CustomFieldsMixin, "discover_custom_fields", lambda self: None)
+
 
 CONFIG = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "RT",
           "pardot_business_unit_id": "0Uv000000000001AAA",

@@ -12,19 +12,22 @@ import subprocess
 import sys
 import threading
 import time
+import zoneinfo
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
 
-from tap_pardot.export_windows import poll_wait
+from tap_pardot.export import CLOCK_MARGIN
+from tap_pardot.export_windows import cut_windows, iso, poll_wait
 from tap_pardot.tap import TapPardot
 
 UTC = timezone.utc
+NY = zoneinfo.ZoneInfo("America/New_York")
 STREAMS = ["visitor_activities", "prospects", "list_memberships", "visitors", "prospect_accounts"]
 DATA_START = "2025-09-15T00:00:00+00:00"
-DATA_END = "2025-11-20T13:00:00+00:00"  # past the simulator's clock start
+DATA_END = "2025-11-20T13:00:00+00:00"  # past the simulator's clock (an hour ahead)
 REPEATED = (datetime(2025, 11, 2, 5, tzinfo=UTC), datetime(2025, 11, 2, 7, tzinfo=UTC))
 NOT_EXPORTED = {"prospects": {"grade", "notes"}}
 FAST_EXPORTS = {"export_waiting_seconds": 0.0, "export_processing_seconds": 0.05,
@@ -53,6 +56,8 @@ def catalog_for(config: dict, stream: str) -> dict:
         for meta in entry["metadata"]:
             if meta["breadcrumb"] == []:
                 meta["metadata"]["selected"] = entry["tap_stream_id"] == stream
+    # Discovery's calls (custom field definitions) are not the sync's: count from here on.
+    requests.post(f"{config['api_base_url']}/_sim/stats/reset", timeout=10)
     return catalog
 
 
@@ -109,7 +114,9 @@ def test_export_sync_equals_truth(sim_factory, stream: str, version: int) -> Non
     records, states = run_tap(tap_config(sim, api_version=version), stream)
     assert_equals_truth(sim, stream, records)
     final = states[-1]["bookmarks"][stream]
-    assert final["replication_key_value"] == DATA_END
+    # end_date is past Pardot's clock: the bookmark stops below the last export's createdAt.
+    last_created = max(parse(e["createdAt"]) for e in sim.exports.describe_all())
+    assert final["replication_key_value"] == iso(last_created - CLOCK_MARGIN)
     assert "exports" not in final
     stats = sim.get_stats()
     assert stats["calls_by_kind"].get("query", 0) == 0
@@ -308,3 +315,56 @@ def test_a_long_backfill_uses_windows_of_at_most_a_year(sim_factory) -> None:
     assert not sim.get_stats()["errors_by_code"]
     assert sim.get_stats()["calls_by_kind"]["export_create"] >= 3
     assert_equals_truth(sim, "prospect_accounts", records)
+
+
+CHANGE = {"visitors": ("hostname", "changed.example.com"), "list_memberships": ("opted_out", True)}
+
+
+@pytest.mark.parametrize(("version", "stream"), [(5, "visitors"), (4, "list_memberships")])
+def test_pardots_clock_bounds_the_run_and_later_changes_are_not_lost(
+    sim_factory, version: int, stream: str
+) -> None:
+    """This machine's clock is a year past the simulator's: windows and bookmark follow
+    Pardot's (the exports' createdAt), so the next run gets what changed meanwhile."""
+    knobs = {**FAST_EXPORTS, **SMALL}
+    if version == 4:
+        knobs |= {"export_reply_wrapped": True}
+    sim = sim_factory(knobs=knobs)
+    config = tap_config(sim, api_version=version)
+    del config["end_date"]  # up to this machine's now
+    records, states = run_tap(config, stream)
+    assert_equals_truth(sim, stream, records)
+    created = [parse(e["createdAt"]) for e in sim.exports.describe_all()]
+    assert datetime.now(UTC) - created[0] > timedelta(days=30), "no clock skew to test"
+    # Only the windows up to Pardot's now are exported, not those up to this machine's.
+    planned = cut_windows(parse(DATA_START), datetime.now(UTC), 30, NY)
+    upto_server = [w for w in planned if w.start <= max(created) - CLOCK_MARGIN]
+    assert sim.get_stats()["calls_by_kind"]["export_create"] == len(upto_server)
+    assert len(upto_server) < len(planned)
+    first = states[-1]["bookmarks"][stream]
+    assert first["replication_key_value"] == iso(max(created) - CLOCK_MARGIN)
+
+    # Pardot's clock moves on a minute; records are created, updated and deleted then.
+    requests.post(f"{sim.url}/_sim/clock", json={"advance_seconds": 60}, timeout=10)
+    old = [r["id"] for r in sim.truth(stream)[:4]]
+    field, value = CHANGE[stream]
+    body = {"create": 3, "update": [{"id": i, field: value} for i in old[:3]], "delete": old[3:]}
+    reply = requests.post(f"{sim.url}/_sim/records/{stream}", json=body, timeout=10).json()
+    changed = {r["id"] for key in ("created", "updated", "deleted") for r in reply[key]}
+    assert len(changed) == 7
+
+    sim.reset_stats()
+    again, states = run_tap(config, stream, states[-1])
+    assert sim.get_stats()["calls_by_kind"]["export_create"] == 1
+    since = parse(first["replication_key_value"])
+    got = {r["id"] for r in again}
+    # Exactly the changes, plus the CLOCK_MARGIN overlap fetched again (at least once).
+    overlap = {r["id"] for r in records if parse(r["updated_at"]) >= since}
+    assert got == changed | overlap
+    assert not changed & overlap
+    truth = {r["id"]: comparable(stream, r) for r in sim.truth(stream)}
+    assert {r["id"]: comparable(stream, r) for r in again} == {i: truth[i] for i in got}
+    last_created = max(parse(e["createdAt"]) for e in sim.exports.describe_all())
+    assert last_created > max(created)
+    final = states[-1]["bookmarks"][stream]["replication_key_value"]
+    assert final == iso(last_created - CLOCK_MARGIN)

@@ -16,8 +16,8 @@ import pytest
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, snake_to_camel
-from tap_pardot.export import MAX_ATTEMPTS, ExportError, ExportSync
-from tap_pardot.export_windows import iso, poll_wait
+from tap_pardot.export import CLOCK_MARGIN, MAX_ATTEMPTS, ExportError, ExportSync
+from tap_pardot.export_windows import cut_windows, iso, poll_wait
 from tap_pardot.limits import StopRun
 
 UTC = timezone.utc
@@ -82,9 +82,13 @@ class FakeExportApi:
     """Exports queue and complete after `reads` reads; files are shuffled and uneven."""
 
     def __init__(self, records: list[dict], *, reads: int = 2, files: int = 3,
-                 fail: int = 0, wrapped: bool = False, seed: int = 1) -> None:
+                 fail: int = 0, wrapped: bool = False, seed: int = 1,
+                 clock: datetime | None = None, naive_clock: bool = False) -> None:
         self.records, self.reads, self.files, self.fail = records, reads, files, fail
         self.wrapped = wrapped
+        # Pardot's clock: exports hold data up to it and reply `createdAt` (naive in NY
+        # or ISO with an offset); None = no createdAt in replies, every record served.
+        self.clock, self.naive_clock = clock, naive_clock
         self.rng = random.Random(seed)
         self.exports: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
@@ -116,6 +120,10 @@ class FakeExportApi:
 
     def _reply(self, export: dict) -> Reply:
         body = {"id": export["id"], "state": export["state"], "isExpired": export["expired"]}
+        if export["created"] is not None:
+            local = export["created"].astimezone(NY)
+            body["createdAt"] = (local.strftime("%Y-%m-%d %H:%M:%S") if self.naive_clock
+                                 else local.isoformat())
         if export["state"] == "Complete" and export["refs"]:
             refs = export["refs"]
             body["resultRefs"] = refs[0] if len(refs) == 1 else refs
@@ -129,6 +137,8 @@ class FakeExportApi:
         assert before - after <= timedelta(days=365)
         names = {snake_to_camel(f) if v5 else f: f for f in FIELDS}
         assert body["fields"] == list(names)
+        if self.clock is not None:
+            before = min(before, self.clock + timedelta(seconds=1))  # data up to createdAt
         rows = [r for r in self.records
                 if after < datetime.fromisoformat(r["updated_at"]) < before]
         self.rng.shuffle(rows)
@@ -139,7 +149,7 @@ class FakeExportApi:
         data = [self._csv(part, body["fields"], names) for part in parts if part]
         self.exports[export_id] = {
             "id": export_id, "state": "Waiting", "expired": False, "reads_left": self.reads,
-            "data": data, "body": body,
+            "data": data, "body": body, "created": self.clock,
             "refs": [f"http://sim/api/v5/exports/{export_id}/files/{k}" for k in range(len(data))],
         }
         self.rng.shuffle(self.exports[export_id]["refs"])
@@ -431,3 +441,90 @@ def test_an_export_expired_before_its_files_were_read_is_made_again() -> None:
     out = run(stream)
     assert [kind for kind, _ in api.calls].count("create") == 2
     assert by_id(out) == truth(records, end=end)
+
+
+# -- Pardot's clock behind this machine's ----------------------------------------------------
+
+
+def creates(api: FakeExportApi) -> int:
+    return [kind for kind, _ in api.calls].count("create")
+
+
+@pytest.mark.parametrize(("version", "naive"), [(5, False), (4, True)])
+def test_bookmark_and_plan_stop_at_pardots_clock(version: int, naive: bool) -> None:
+    """end_date (or now) past Pardot's clock: no window past it, the bookmark below it."""
+    records = make_records()
+    server_now = START + timedelta(days=17, hours=12, seconds=7)
+    api = FakeExportApi(records, clock=server_now, naive_clock=naive, wrapped=version < 5)
+    stream = FakeStream(api, api_version=version)  # 7-day windows to END, 49 days on
+    out = run(stream)
+    assert creates(api) == 3  # [0, 7], [7, 14], [14, 21] days: the third holds Pardot's now
+    bookmark = server_now - CLOCK_MARGIN
+    assert stream.state["replication_key_value"] == iso(bookmark)
+    assert "exports" not in stream.state
+    assert by_id(out) == truth(records, end=server_now)
+
+    # Later, Pardot's clock has moved on; the next run starts at the bookmark, so records
+    # changed meanwhile (stamped after the first run's end) are not lost.
+    api.clock = server_now + timedelta(days=12)
+    changed = [dict(r, updated_at=iso(server_now + timedelta(days=k + 1)), name=f"new{k}")
+               for k, r in enumerate(records[:5])]
+    api.records = [*changed, *records[5:]]
+    api.calls.clear()
+    out = run(FakeStream(api, state=copy.deepcopy(stream.state), api_version=version))
+    assert creates(api) == 2  # [B, B + 7 d], [B + 7 d, B + 14 d] holds the new now
+    assert {r["id"] for r in changed} <= {r["id"] for r in out}
+    assert by_id(out) == truth(api.records, start=bookmark, end=api.clock)
+    assert stream.state["replication_key_value"] == iso(bookmark)  # the first run's copy
+
+
+def test_a_window_ending_well_before_pardots_clock_keeps_its_end() -> None:
+    records = make_records()
+    api = FakeExportApi(records, clock=END + CLOCK_MARGIN)  # the edge: a full margin
+    stream = FakeStream(api)
+    run(stream)
+    assert stream.state["replication_key_value"] == iso(END)
+    assert creates(api) == len(cut_windows(START, END, 7, NY))
+
+
+def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
+    """An interrupted run's last export, resumed after Pardot's clock moved on."""
+    records = make_records()
+    server_now = START + timedelta(days=3)
+    api = FakeExportApi(records, reads=5, clock=server_now, naive_clock=True)
+    stream = FakeStream(api)
+    served = api.request
+
+    def killed_while_processing(method: str, url: str, **kw: object) -> object:
+        if api.calls and api.calls[-1][0] == "read":
+            raise KeyboardInterrupt
+        return served(method, url, **kw)
+
+    stream.pardot_request = killed_while_processing
+    with pytest.raises(KeyboardInterrupt):
+        run(stream)
+    saved = copy.deepcopy(stream.states[-1])
+    assert saved["exports"][0]["created_at"] == iso(server_now)
+
+    api.clock = server_now + timedelta(days=2)  # later exports would see more
+    api.calls.clear()
+    resumed = FakeStream(api, state=copy.deepcopy(saved))
+    out = run(resumed)
+    assert creates(api) == 0  # the recorded export, and no window past Pardot's clock
+    assert resumed.state["replication_key_value"] == iso(server_now - CLOCK_MARGIN)
+    assert by_id(out) == truth(records, end=server_now)
+
+    # A read reply without createdAt: the time recorded in state still bounds the bookmark.
+    api.clock, api.calls = None, []
+    for export in api.exports.values():
+        export.update(created=None, state="Complete", reads_left=0)
+    resumed = FakeStream(api, state=copy.deepcopy(saved))
+    run(resumed)
+    assert resumed.state["replication_key_value"] == iso(server_now - CLOCK_MARGIN)
+
+
+def test_without_createdat_the_bookmark_follows_the_plan() -> None:
+    api = FakeExportApi(make_records())  # replies carry no createdAt
+    stream = FakeStream(api)
+    run(stream)
+    assert stream.state["replication_key_value"] == iso(END)

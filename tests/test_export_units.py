@@ -13,7 +13,7 @@ import requests
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter
-from tap_pardot.export_api import ExportApi, ExportStatus, normalise_refs
+from tap_pardot.export_api import ExportApi, ExportStatus, normalise_refs, server_time
 from tap_pardot.export_download import (
     Downloader,
     DownloadError,
@@ -162,6 +162,48 @@ def test_reply_shapes_and_refs() -> None:
         normalise_refs([1])
     with pytest.raises(PardotAPIError, match="Malformed"):
         ExportStatus.from_payload({"state": "Complete"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-11-20 07:00:00", "2025-11-20T12:00:00+00:00"),  # naive, in the user's zone
+        ("2025-11-20T07:00:00", "2025-11-20T12:00:00+00:00"),
+        ("2025-07-01 08:00:00", "2025-07-01T12:00:00+00:00"),  # EDT
+        ("2025-11-20T07:00:00-05:00", "2025-11-20T12:00:00+00:00"),  # ISO with an offset
+        ("2025-11-20T12:00:00Z", "2025-11-20T12:00:00+00:00"),
+        ("2025-11-20T07:00:00.250-0500", "2025-11-20T12:00:00.250000+00:00"),
+        ("2025-11-02T01:30:00-04:00", "2025-11-02T05:30:00+00:00"),  # offset settles it
+        ("2025-11-02T01:30:00-05:00", "2025-11-02T06:30:00+00:00"),
+        ("2025-11-02 01:30:00", "2025-11-02T05:30:00+00:00"),  # repeated hour: the earlier
+        ("2025-11-02 01:00:00", "2025-11-02T05:00:00+00:00"),
+        ("2025-11-02 00:59:59", "2025-11-02T04:59:59+00:00"),
+        ("2025-11-02 02:00:00", "2025-11-02T07:00:00+00:00"),  # after the fold: one reading
+        ("2025-03-09 02:30:00", "2025-03-09T06:30:00+00:00"),  # skipped hour: the earlier
+    ],
+)
+def test_server_time_reads_every_spelling(raw: str, expected: str) -> None:
+    assert server_time(raw, NY) == utc(expected)
+
+
+def test_server_time_absent_or_malformed() -> None:
+    assert server_time(None, NY) is None
+    assert server_time("", NY) is None
+    assert server_time("2025-11-20 07:00:00", UTC) == utc("2025-11-20T07:00:00+00:00")
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        server_time("20 Nov 2025", NY)
+    with pytest.raises(TypeError, match="not a time"):
+        server_time(1763640000, NY)
+
+
+def test_reply_created_at_on_every_version() -> None:
+    v5 = {"id": 1, "state": "Waiting", "createdAt": "2025-11-02T01:30:00-05:00"}
+    assert ExportStatus.from_payload(v5, NY).created_at == utc("2025-11-02T06:30:00+00:00")
+    v4 = {"export": {"id": 1, "state": "Waiting", "createdAt": "2025-11-02 01:30:00"}}
+    assert ExportStatus.from_payload(v4, NY).created_at == utc("2025-11-02T05:30:00+00:00")
+    assert ExportStatus.from_payload({"id": 1, "state": "Waiting"}, NY).created_at is None
+    odd = {"id": 1, "state": "Waiting", "createdAt": "yesterday"}
+    assert ExportStatus.from_payload(odd, NY).created_at is None  # logged, then ignored
 
 
 def test_endpoints_per_version() -> None:

@@ -7,7 +7,15 @@ import json
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.tap import TapPardot
+
+
+@pytest.fixture(autouse=True)
+def _no_custom_field_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These taps have no API to ask (offline): discovery skips the custom fields."""
+    monkeypatch.setattr(CustomFieldsMixin, "discover_custom_fields", lambda self: None)
+
 
 CONFIG = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "RT",
           "pardot_business_unit_id": "0Uv000000000001AAA",
@@ -16,16 +24,22 @@ CONFIG = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "RT",
 
 def test_streams_are_declared_with_keys_and_bookmarks() -> None:
     tap = TapPardot(config=CONFIG)
-    assert set(tap.streams) == {"visitor_activities", "prospects", "list_memberships",
-                                "visitors", "prospect_accounts"}
-    for stream in tap.streams.values():
+    exported = {"visitor_activities", "prospects", "list_memberships", "visitors",
+                "prospect_accounts"}
+    # Never updated: bookmarked on their only timestamp.
+    immutable = {"visitor_page_views": "created_at", "lifecycle_histories": "created_at",
+                 "emails": "sent_at"}
+    assert set(tap.streams) == exported | set(immutable) | {
+        "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
+        "forms"}
+    for name, stream in tap.streams.items():
         assert stream.primary_keys == ("id",)
-        assert stream.replication_key == "updated_at"
+        assert stream.replication_key == immutable.get(name, "updated_at")
         props = stream.schema["properties"]
         assert props["id"]["type"] == ["integer"]
-        assert props["updated_at"]["format"] == "date-time"
+        assert props[stream.replication_key]["format"] == "date-time"
         assert all("null" in p["type"] for name, p in props.items() if name != "id")
-        assert stream.export_object
+        assert bool(stream.export_object) == (name in exported)
 
 
 def test_hosts_follow_is_sandbox() -> None:

@@ -10,6 +10,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
+from . import custom
 from .rows import Ctx, builder_for, row_hash
 from .schema import STREAMS, StreamSpec
 from .timefmt import iso_utc, parse_iso
@@ -24,7 +25,8 @@ DST_START = parse_iso("2025-11-02T05:00:00+00:00")  # 01:00 EDT; 01:00-02:00 loc
 class Table:
     """One stream: ids ascending with the index, times as epoch seconds, deleted flags."""
 
-    def __init__(self, spec: StreamSpec, ctx: Ctx, salt: int) -> None:
+    def __init__(self, spec: StreamSpec, ctx: Ctx, salt: int,
+                 extra: dict[str, Callable[..., Any]] | None = None) -> None:
         self.spec = spec
         self.ctx = ctx
         self.salt = salt
@@ -34,10 +36,10 @@ class Table:
         self.deleted = bytearray()
         self.overrides: dict[int, dict[int, Any]] = {}
         self.version = 0
-        self._build = builder_for(spec.name, spec.fields)
+        self._build = builder_for(spec.name, spec.fields, extra)
         self._orders: dict[tuple[tuple[str, bool], ...], tuple[int, list[int]]] = {}
-        self._i_created = spec.index["created_at"]
-        self._i_updated = spec.index["updated_at"]
+        self._i_created = spec.index.get("created_at")
+        self._i_updated = spec.index.get("updated_at")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -63,7 +65,7 @@ class Table:
         """A fast accessor for a sortable/filterable column."""
         if name == "id":
             return self.ids.__getitem__
-        if name == "created_at":
+        if name in ("created_at", "sent_at"):  # an email's sent_at is its creation time
             return self.created.__getitem__
         if name == "updated_at":
             return self.updated.__getitem__
@@ -151,7 +153,9 @@ class Store:
     """All tables, plus mutation (admin) and the ground truth view."""
 
     GEN_ORDER = ["users", "campaigns", "lists", "tags", "custom_fields", "prospect_accounts",
-                 "prospects", "visitors", "list_memberships", "visitor_activities"]
+                 "prospects", "visitors", "list_memberships", "visitor_activities",
+                 "opportunities", "forms", "emails", "visits", "visitor_page_views",
+                 "lifecycle_histories"]
 
     def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
         self.lock = threading.RLock()
@@ -160,9 +164,11 @@ class Store:
         self.ctx = Ctx(self.tables)
         t0 = parse_iso(knobs["data_start"])
         for name in self.GEN_ORDER:
-            spec = STREAMS[name]
+            spec, rules = STREAMS[name], None
+            if name == "prospects":  # a field per custom-fields record (custom.py)
+                spec, rules = custom.extend(spec, self.tables["custom_fields"])
             salt = zlib.crc32(f"{seed}:{name}".encode()) * 0x100000001
-            table = Table(spec, self.ctx, salt)
+            table = Table(spec, self.ctx, salt, rules)
             cfg = knobs[name]
             n = int(cfg.get("count", 0))
             rng = random.Random(f"{seed}:{name}")
@@ -170,6 +176,8 @@ class Store:
             table.ids = array("q", (spec.id_base + 2 * i + (rb[i] & 1) for i in range(n)))
             table.created, table.updated = _gen_times(n, int(cfg.get("clump_size", 0)), rng,
                                                       t0, now, knobs)
+            if "updated_at" not in spec.index:  # immutable: one time, with the planted cases
+                table.created = array("q", table.updated)
             if spec.deletable:
                 frac = knobs["deleted_fraction"]
                 table.deleted = bytearray(1 if rng.random() < frac else 0 for _ in range(n))
@@ -179,10 +187,12 @@ class Store:
 
     # ---- truth form -----------------------------------------------------------------------
     def truth(self, name: str, row: list[Any]) -> dict[str, Any]:
-        spec = STREAMS[name]
+        spec = self.tables[name].spec
         out: dict[str, Any] = {}
         for (field, kind), v in zip(spec.fields, row, strict=False):
-            if v is not None and kind == "dt":
+            if kind in ("date", "list"):  # custom field values
+                v = custom.truth_value(kind, v)
+            elif v is not None and kind == "dt":
                 v = iso_utc(v)
             out[field] = v
         return out
@@ -193,10 +203,14 @@ class Store:
         kind = spec.types[field]
         if value is None:
             return None
+        if field in spec.custom:
+            return custom.from_truth(kind, value)
         if kind == "dt":
             return parse_iso(value) if isinstance(value, str) else int(value)
         if kind == "int":
             return int(value)
+        if kind == "num":
+            return float(value)
         if kind == "bool":
             return bool(value)
         return str(value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import custom
 from .http import ApiError, DropConnection, Request, Response, json_response
 from .schema import BY_EXPORT_OBJECT, BY_V5_PATH, PROCEDURES, StreamSpec, camel
 from .timefmt import TimeFormatter
@@ -257,6 +258,7 @@ class Exports:
             obj.lower().replace("-", "")) or _v5_alias(obj)
         if spec is None:
             raise ApiError(177, f"Invalid object: {obj}")
+        spec = self.sim.store.tables[spec.name].spec  # prospects: with custom fields
         proc = body.get("procedure")
         if not isinstance(proc, dict):
             raise ApiError(176, "Missing required argument.")
@@ -334,15 +336,16 @@ class Exports:
         unavailable = spec.export_unavailable
         if raw is None:
             names = [n for n, _ in spec.fields if n not in unavailable]
-            return [(n, camel(n) if version == 5 else n) for n in names]
+            return [(n, spec.api_name(n, version)) for n in names]
         if not isinstance(raw, list) or not raw or not all(isinstance(f, str) for f in raw):
             raise ApiError(177, "Invalid procedure argument: fields")
         if len(raw) > int(k["export_max_fields"]):
             raise ApiError(177, f"The number of fields can't exceed {k['export_max_fields']}")
         out = []
         for name in raw:
-            snake = name if name in spec.types and version != 5 else spec.by_camel.get(name)
-            if snake is None and version == 5 and name in spec.types:
+            plain = name in spec.types and name not in spec.custom  # custom: by fieldId only
+            snake = name if plain and version != 5 else spec.by_camel.get(name)
+            if snake is None and version == 5 and plain:
                 snake = name
             if snake is None:
                 raise ApiError(177, f"Invalid field: {name}")
@@ -441,6 +444,8 @@ class Exports:
         kinds = [spec.types[s] for s, _ in e.fields]
         dts = [j for j, t in enumerate(kinds) if t == "dt"]
         bools = [j for j, t in enumerate(kinds) if t == "bool"]
+        lists = [j for j, t in enumerate(kinds) if t == "list"]  # multi-value custom fields
+        multi = self.sim.knobs["export_multi_value_format"]
         rows, n = e.rows, len(e.rows)
         a, b = e.perm
         stop = start + int((end - start) * drop) if drop is not None else end
@@ -460,6 +465,8 @@ class Exports:
                 v = out[j]
                 if v is not None:
                     out[j] = "true" if v else "false"
+            for j in lists:
+                out[j] = custom.csv_value("list", out[j], multi)
             batch.append(out)
             if len(batch) >= 1000:
                 w.writerows(batch)

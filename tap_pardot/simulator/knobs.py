@@ -22,7 +22,13 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "lists": {"count": 30, "clump_size": 0},
     "users": {"count": 10, "clump_size": 0},
     "tags": {"count": 15, "clump_size": 0},
-    "custom_fields": {"count": 6, "clump_size": 0},
+    "custom_fields": {"count": 12, "clump_size": 0},  # 12: custom.DEFINITIONS
+    "opportunities": {"count": 60, "clump_size": 0},
+    "forms": {"count": 25, "clump_size": 0},
+    "emails": {"count": 150, "clump_size": 0},
+    "visits": {"count": 200, "clump_size": 0},
+    "visitor_page_views": {"count": 300, "clump_size": 0},
+    "lifecycle_histories": {"count": 120, "clump_size": 0},
     "deleted_fraction": 0.05,
     "updated_fraction": 0.3,
     "out_of_order_fraction": 0.02,
@@ -89,10 +95,14 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "export_bounds_inclusive": False,
     "export_prospect_deleted_must_be_all": False,  # the 2020 docs' reading
     "export_unavailable_fields_error": True,  # prospect grade/notes answer 177
+    "export_multi_value_format": "semicolon",  # multi-value custom fields: `a;b` or "json"
+    "custom_fields_error_code": None,  # e.g. 46 or 49: the custom-fields object answers it
 }
 
 DATA_KNOBS = ("visitor_activities", "prospects", "list_memberships", "visitors",
               "prospect_accounts", "campaigns", "lists", "users", "tags", "custom_fields",
+              "opportunities", "forms", "emails", "visits", "visitor_page_views",
+              "lifecycle_histories",
               "deleted_fraction", "updated_fraction", "out_of_order_fraction", "dst_fraction",
               "data_start")
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape
 
+from . import custom
 from .http import ApiError, Request, Response, json_response
 from .schema import BY_V3_OBJECT, StreamSpec
 
@@ -32,6 +33,9 @@ class Legacy:
         spec = BY_V3_OBJECT.get(req.params["obj"].lower())
         if spec is None:
             raise ApiError(5, "Invalid query parameters", status=404)
+        spec = self.sim.store.tables[spec.name].spec  # prospects: with custom fields
+        if spec.name == "custom_fields" and k["custom_fields_error_code"]:
+            raise custom.denied(int(k["custom_fields_error_code"]))
         acct = k["account_api_version"]
         if acct == 4 and version == 3:
             raise ApiError(88, "Your account must use version 4 of the API.")
@@ -175,6 +179,10 @@ class Legacy:
         for (name, kind), v in zip(spec.fields, row, strict=False):
             if v is None and spec.name == "visitor_activities" and name in _VA_OPTIONAL:
                 continue
+            if name in spec.custom:  # under its fieldId; absent when it has no value
+                if v is not None:
+                    out[spec.custom[name]] = custom.v3_value(kind, v)
+                continue
             if v is not None:
                 if kind == "dt":
                     v = local(v)
@@ -206,6 +214,10 @@ class Legacy:
         for rec in records:
             parts.append(f"<{spec.v3_key}>")
             for key, v in rec.items():
+                if isinstance(v, dict):  # a multi-value custom field
+                    text = "".join(f"<value>{escape(str(x))}</value>" for x in v["value"])
+                    parts.append(f"<{key}>{text}</{key}>")
+                    continue
                 s = str(v).lower() if isinstance(v, bool) else str(v)
                 text = "" if v is None else escape(s)
                 parts.append(f"<{key}>{text}</{key}>")

@@ -129,7 +129,7 @@ def _generic(spec_fields: list[tuple[str, str]],
         for k, (name, kind) in enumerate(spec_fields):
             if name == "id":
                 out.append(rid)
-            elif name == "created_at":
+            elif name in ("created_at", "sent_at"):
                 out.append(created)
             elif name == "updated_at":
                 out.append(updated)
@@ -139,6 +139,8 @@ def _generic(spec_fields: list[tuple[str, str]],
                 out.append(special[name](ctx, h, k, created))
             elif kind == "int":
                 out.append(_maybe(h, k, 1 + mix(h + k) % 500))
+            elif kind == "num":
+                out.append(_maybe(h, k, mix(h + k) % 10**7 / 100))
             elif kind == "bool":
                 out.append(mix(h + k) % 5 == 0)
             elif kind == "dt":
@@ -220,29 +222,60 @@ PA_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
 
 SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
     "campaigns": {"name": lambda ctx, h, k, c: f"Campaign {h % 1000}, wave {h % 7}",
-                  "cost": lambda ctx, h, k, c: h % 5000},
+                  "cost": lambda ctx, h, k, c: h % 500000 / 100,
+                  "parent_campaign_id": _ref("campaigns", 70)},
     "lists": {"name": lambda ctx, h, k, c: f"List {h % 1000}",
+              "campaign_id": _ref("campaigns", 30),
               "description": _tricky(50)},
     "users": {"email": lambda ctx, h, k, c: f"user{h % 1000}@example.com",
-              "first_name": _choice(FIRST), "last_name": _choice(LAST),
+              "username": lambda ctx, h, k, c: f"user{h % 1000}@example.com.pardot",
+              "first_name": _choice(FIRST),
               "role": _choice(["Administrator", "Marketing", "Sales"]),
-              "timezone": _choice(["America/New_York", "Europe/Paris", "UTC"])},
+              "tag_replacement_language": _choice(["HML", "PML", None])},
     "tags": {"name": lambda ctx, h, k, c: f"tag-{h % 1000}"},
     "custom_fields": {
         "type": _choice(["Text", "Number", "Date", "Checkbox", "Dropdown"]),
     },
+    "opportunities": {"campaign_id": _ref("campaigns", 10),
+                      "probability": lambda ctx, h, k, c: mix(h + k) % 101,
+                      "name": _tricky(0),
+                      "stage": _choice(["Prospecting", "Negotiation", "Closed Won", None]),
+                      "status": _choice(["Open", "Won", "Lost"]),
+                      "closed_at": _after_created(30 * 86400)},
+    "forms": {"campaign_id": _ref("campaigns", 10), "name": _tricky(0),
+              "thank_you_content": _tricky(40), "embed_code": _tricky(40)},
+    "emails": {"campaign_id": _ref("campaigns", 20), "prospect_id": _ref("prospects", 5),
+               "list_id": _ref("lists", 50), "created_by_id": _ref("users", 20),
+               "subject": _tricky(10), "type": _choice(["list", "oneToOne", "autoResponder"])},
+    "visits": {"visitor_id": _ref("visitors", 0), "prospect_id": _ref("prospects", 50),
+               "visitor_page_view_count": lambda ctx, h, k, c: 1 + mix(h + k) % 20,
+               "duration_in_seconds": lambda ctx, h, k, c: mix(h + k) % 3600,
+               "first_visitor_page_view_at": _after_created(60),
+               "last_visitor_page_view_at": _after_created(3600),
+               "source_parameter": _choice(SOURCE), "content_parameter": _tricky(60)},
+    "visitor_page_views": {"visitor_id": _ref("visitors", 0), "visit_id": _ref("visits", 0),
+                           "campaign_id": _ref("campaigns", 30),
+                           "url": lambda ctx, h, k, c: f"https://example.com/p/{h % 997}?q=a,b",
+                           "title": _tricky(20)},
+    "lifecycle_histories": {"prospect_id": _ref("prospects", 0),
+                            "previous_stage_id": lambda ctx, h, k, c: _maybe(
+                                h, k, 1 + mix(h + k) % 6, 30),
+                            "next_stage_id": lambda ctx, h, k, c: 1 + mix(h + k) % 6,
+                            "seconds_elapsed": lambda ctx, h, k, c: mix(h + k) % 10**7},
 }
 
 
-def builder_for(name: str, fields: list[tuple[str, str]]) -> Callable[..., list[Any]]:
+def builder_for(name: str, fields: list[tuple[str, str]],
+                extra: dict[str, Callable[[Ctx, int, int, int], Any]] | None = None,
+                ) -> Callable[..., list[Any]]:
     if name == "visitor_activities":
         return build_visitor_activity
-    special = {
+    special = (extra or {}) | ({
         "prospects": PROSPECT_SPECIAL,
         "visitors": VISITOR_SPECIAL,
         "list_memberships": LM_SPECIAL,
         "prospect_accounts": PA_SPECIAL,
-    }.get(name) or SMALL_SPECIAL.get(name, {})
+    }.get(name) or SMALL_SPECIAL.get(name, {}))
     generic = _generic(fields, special)
     if name == "visitors":
         idx_pid, idx_ident = [n for n, _ in fields].index("prospect_id"), [
@@ -256,13 +289,17 @@ def builder_for(name: str, fields: list[tuple[str, str]]) -> Callable[..., list[
 
         return build_visitor
     if name == "custom_fields":
-        i_name, i_fid = [n for n, _ in fields].index("name"), [n for n, _ in fields].index(
-            "field_id")
+        from .custom import definition
+
+        names = [n for n, _ in fields]
+        i_name, i_fid, i_type = names.index("name"), names.index("field_id"), names.index("type")
+        i_multi = names.index("is_record_multiple_responses")
 
         def build_custom_field(ctx: Ctx, rid: int, h: int, created: int, updated: int,
                                deleted: int) -> list[Any]:
             r = generic(ctx, rid, h, created, updated, deleted)
-            r[i_name], r[i_fid] = f"Custom Field {rid}", f"Custom_Field_{rid}__c"
+            f = definition(ctx.tables["custom_fields"].find(rid), rid)
+            r[i_name], r[i_fid], r[i_type], r[i_multi] = f.name, f.field_id, f.type, f.multiple
             return r
 
         return build_custom_field

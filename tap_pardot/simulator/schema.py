@@ -23,18 +23,27 @@ class StreamSpec:
     v3_key: str  # collection key in v3/v4 JSON
     export_object: str | None
     deletable: bool
-    fields: list[tuple[str, str]]  # (snake name, int|str|bool|dt), `id` first
+    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt), `id` first
     id_base: int
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
     export_unavailable: tuple[str, ...] = ()
+    v5_id_only: bool = False  # no createdAt/updatedAt filter or sort on v5 (Airbyte's reading)
     index: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     by_camel: dict[str, str] = field(default_factory=dict)
+    custom: dict[str, str] = field(default_factory=dict)  # custom field name -> its fieldId
 
     def __post_init__(self) -> None:
         self.index = {n: i for i, (n, _) in enumerate(self.fields)}
         self.types = dict(self.fields)
-        self.by_camel = {camel(n): n for n, _ in self.fields}
+        self.by_camel = {camel(n): n for n, _ in self.fields if n not in self.custom}
+        self.by_camel.update({api: n for n, api in self.custom.items()})
+
+    def api_name(self, name: str, version: int) -> str:
+        """A field's name on the wire: its fieldId if custom, else camelCase (v5) or snake."""
+        if name in self.custom:
+            return self.custom[name]
+        return camel(name) if version == 5 else name
 
 
 _VA = (
@@ -89,14 +98,16 @@ _PA = (
     + _f("dt", "created_at, updated_at")
 )
 
-_CAMPAIGN = (_f("int", "id, folder_id, cost, created_by_id, updated_by_id")
-             + _f("bool", "is_deleted") + _f("str", "name") + _f("dt", "created_at, updated_at"))
-_LIST = (_f("int", "id, folder_id, created_by_id, updated_by_id")
+_CAMPAIGN = (_f("int", "id, folder_id, parent_campaign_id, created_by_id, updated_by_id")
+             + _f("num", "cost") + _f("bool", "is_deleted") + _f("str", "name, salesforce_id")
+             + _f("dt", "created_at, updated_at"))
+_LIST = (_f("int", "id, folder_id, campaign_id, created_by_id, updated_by_id")
          + _f("bool", "is_public, is_dynamic, is_deleted")
          + _f("str", "name, title, description") + _f("dt", "created_at, updated_at"))
 _USER = (_f("int", "id, created_by_id, updated_by_id")
          + _f("bool", "is_deleted")
-         + _f("str", "email, first_name, last_name, job_title, role, salesforce_id, timezone")
+         + _f("str", "email, username, first_name, job_title, role, role_name, salesforce_id, "
+                     "tag_replacement_language")
          + _f("dt", "created_at, updated_at"))
 _TAG = (_f("int", "id, object_count, created_by_id, updated_by_id") + _f("str", "name")
         + _f("dt", "created_at, updated_at"))
@@ -105,6 +116,32 @@ _CUSTOM_FIELD = (_f("int", "id, created_by_id, updated_by_id")
                               "is_analytics_synced")
                  + _f("str", "name, field_id, type, salesforce_id")
                  + _f("dt", "created_at, updated_at"))
+# The objects below follow Airbyte's tested v5 field lists (pardot-api.md, section 3).
+_OPPORTUNITY = (_f("int", "id, campaign_id, probability, created_by_id, updated_by_id")
+                + _f("num", "value") + _f("str", "name, type, stage, status, salesforce_id")
+                + _f("dt", "closed_at, created_at, updated_at"))
+_VISIT = (_f("int", "id, visitor_id, prospect_id, visitor_page_view_count, duration_in_seconds")
+          + _f("str", "source_parameter, campaign_parameter, medium_parameter, "
+                      "content_parameter, term_parameter")
+          + _f("dt", "first_visitor_page_view_at, last_visitor_page_view_at, created_at, "
+                     "updated_at"))
+_PAGE_VIEW = (_f("int", "id, visitor_id, campaign_id, visit_id, duration_in_seconds")
+              + _f("str", "url, title, salesforce_id") + _f("dt", "created_at"))
+_EMAIL = (_f("int", "id, campaign_id, prospect_id, folder_id, list_id, list_email_id, "
+                    "email_template_id, tracker_domain_id, created_by_id")
+          + _f("bool", "is_operational") + _f("str", "name, type, subject, client_type")
+          + _f("dt", "sent_at"))
+_FORM = (_f("int", "id, campaign_id, layout_template_id, folder_id, tracker_domain_id, "
+                   "created_by_id, updated_by_id")
+         + _f("bool", "is_deleted, is_use_redirect_location, is_always_display, is_cookieless, "
+                      "is_captcha_enabled, show_not_prospect")
+         + _f("str", "name, salesforce_id, embed_code, submit_button_text, before_form_content, "
+                     "after_form_content, thank_you_content, thank_you_code, redirect_location, "
+                     "font_size, font_family, font_color, label_alignment, radio_alignment, "
+                     "checkbox_alignment, required_character")
+         + _f("dt", "created_at, updated_at"))
+_LIFECYCLE = (_f("int", "id, prospect_id, previous_stage_id, next_stage_id, seconds_elapsed")
+              + _f("dt", "created_at"))
 
 STREAMS: dict[str, StreamSpec] = {
     s.name: s
@@ -124,15 +161,26 @@ STREAMS: dict[str, StreamSpec] = {
                    "prospectAccount", "prospectAccount", True, _PA, 5000),
         StreamSpec("campaigns", "campaigns", "campaign", "campaign", None, True, _CAMPAIGN, 100),
         StreamSpec("lists", "lists", "list", "list", None, True, _LIST, 200),
-        StreamSpec("users", "users", "user", "user", None, True, _USER, 300),
+        StreamSpec("users", "users", "user", "user", None, True, _USER, 300,
+                   v3_sort_by=("created_at", "id")),
         StreamSpec("tags", "tags", "tag", "tag", None, False, _TAG, 400),
         StreamSpec("custom_fields", "custom-fields", "customField", "customField", None, False,
-                   _CUSTOM_FIELD, 500),
+                   _CUSTOM_FIELD, 500, v3_sort_by=("created_at", "id")),
+        StreamSpec("opportunities", "opportunities", "opportunity", "opportunity", None, False,
+                   _OPPORTUNITY, 600, v3_sort_by=("created_at", "id")),
+        StreamSpec("forms", "forms", "form", "form", None, True, _FORM, 700, v5_id_only=True),
+        StreamSpec("emails", "emails", "", "", None, False, _EMAIL, 800000),
+        StreamSpec("visits", "visits", "", "", None, False, _VISIT, 300000),
+        StreamSpec("visitor_page_views", "visitor-page-views", "", "", None, False,
+                   _PAGE_VIEW, 900000),
+        StreamSpec("lifecycle_histories", "lifecycle-histories", "lifecycleHistory",
+                   "lifecycleHistory", None, False, _LIFECYCLE, 70000,
+                   v3_sort_by=("created_at", "id")),
     ]
 }
 
 BY_V5_PATH = {s.v5_path: s for s in STREAMS.values()}
-BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values()}
+BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
 BY_EXPORT_OBJECT = {s.export_object.lower(): s for s in STREAMS.values() if s.export_object}
 
 # Export procedures: name -> (required args, optional args). Argument names are snake_case;

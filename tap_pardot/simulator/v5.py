@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from . import custom
 from .http import ApiError, Request, Response, json_response
 from .schema import StreamSpec, camel
 
-_FILTER_RE = re.compile(r"^(id|createdAt|updatedAt)(GreaterThanOrEqualTo|GreaterThan|"
+_FILTER_RE = re.compile(r"^(id|createdAt|updatedAt|sentAt)(GreaterThanOrEqualTo|GreaterThan|"
                         r"LessThanOrEqualTo|LessThan|AfterOrEqualTo|After|BeforeOrEqualTo|"
                         r"Before)$")
 _OPS = {"GreaterThan": ">", "After": ">", "GreaterThanOrEqualTo": ">=",
         "AfterOrEqualTo": ">=", "LessThan": "<", "Before": "<", "LessThanOrEqualTo": "<=",
         "BeforeOrEqualTo": "<="}
-_COLS = {"id": "id", "createdAt": "created_at", "updatedAt": "updated_at"}
+_COLS = {"id": "id", "createdAt": "created_at", "updatedAt": "updated_at", "sentAt": "sent_at"}
 _PLAIN = {"fields", "limit", "orderBy", "deleted", "nextPageToken", "offset"}
 WARNING_203 = ("203;Record count for nextPageToken sequence has been exceeded. "
                "Use a filter to narrow results.")
@@ -67,7 +68,10 @@ class V5:
         return out
 
     def query(self, req: Request, spec: StreamSpec) -> Response:
+        spec = self.sim.store.tables[spec.name].spec  # prospects: with custom fields
         k = self.sim.knobs
+        if spec.name == "custom_fields" and k["custom_fields_error_code"]:
+            raise custom.denied(int(k["custom_fields_error_code"]))
         q = req.query
         if "nextPageToken" in q:
             extra = set(q) - {"nextPageToken", "fields"}
@@ -89,7 +93,8 @@ class V5:
 
     def _plan(self, spec: StreamSpec, q: dict[str, str]) -> Plan:
         k = self.sim.knobs
-        id_only = spec.name == "prospect_accounts" and k["v5_prospect_accounts_id_only"]
+        id_only = spec.v5_id_only or (spec.name == "prospect_accounts"
+                                      and k["v5_prospect_accounts_id_only"])
         try:
             limit = int(q.get("limit", k["v5_default_limit"]))
         except ValueError:
@@ -109,7 +114,8 @@ class V5:
                 continue
             col, op = _COLS[m.group(1)], m.group(2)
             is_id = col == "id"
-            if is_id != op.startswith(("Greater", "Less")) or (id_only and not is_id):
+            if (is_id != op.startswith(("Greater", "Less")) or (id_only and not is_id)
+                    or col not in spec.index):
                 raise bad(f"Invalid parameter: {p}")
             try:
                 val = int(v) if is_id else self.sim.tf.parse(v, self.sim.clock.now())
@@ -121,7 +127,8 @@ class V5:
         order: list[tuple[str, bool]] = []
         for part in (q.get("orderBy") or "id ASC").split(","):
             bits = part.split()
-            if not bits or len(bits) > 2 or bits[0] not in _COLS:
+            if (not bits or len(bits) > 2 or bits[0] not in _COLS
+                    or _COLS[bits[0]] not in spec.index):
                 raise bad(f"Invalid orderBy: {part.strip()}")
             if id_only and bits[0] != "id":
                 raise bad(f"Invalid orderBy: {part.strip()}")
@@ -225,10 +232,13 @@ class V5:
             v = row[spec.index[snake]]
             if v is not None and spec.types[snake] == "dt":
                 v = tf.iso_local(v)
+            elif snake in spec.custom:
+                v = custom.v5_value(spec.types[snake], v)
             out[name] = v
         return out
 
     def read(self, req: Request, spec: StreamSpec, rid: str) -> Response:
+        spec = self.sim.store.tables[spec.name].spec
         fields = self.fields(spec, req.query.get("fields"))
         table = self.sim.store.tables[spec.name]
         i = table.find(int(rid)) if rid.isdigit() else -1

@@ -26,6 +26,12 @@ class PardotObjectStream(QueryStream):
 
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        if self.api_version != 5 and not self.v3_object:
+            # Skipped, not failed: Singer and Meltano select every stream by default, and a
+            # v3/v4 account should still get the streams its API version serves.
+            self.logger.warning("Stream %s skipped: Pardot serves it on API version 5 only "
+                                "(api_version is %s)", self.name, self.api_version)
+            return
         self.begin_sync()
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.

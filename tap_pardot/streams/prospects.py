@@ -1,9 +1,10 @@
-"""Prospects."""
+"""Prospects, with the account's custom fields (discovered, see custom_fields)."""
 
+from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.streams.base import PardotObjectStream
 
 
-class ProspectsStream(PardotObjectStream):
+class ProspectsStream(CustomFieldsMixin, PardotObjectStream):
     """`prospects` (v5), `prospect` (v3/v4 and the Export API)."""
 
     name = "prospects"

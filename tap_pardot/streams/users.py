@@ -1,0 +1,14 @@
+"""Pardot users."""
+
+from tap_pardot.streams.base import PardotObjectStream
+
+
+class UsersStream(PardotObjectStream):
+    """`users` (v5 only).
+
+    The v3/v4 `user` query has no `updated_after` filter and no `updated_at` sort (only
+    created_at / id), and its fields differ from v5's, so on v3/v4 the stream is skipped.
+    """
+
+    name = "users"
+    v5_path = "users"
