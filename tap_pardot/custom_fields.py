@@ -5,7 +5,8 @@ A custom field becomes the property named by its API name lowercased (`Partner_L
 multi-value (Checkbox, Multi-Select, or "record multiple responses") -> array of strings,
 anything else -> string. Requests (v5 `fields`, export `fields`) and rows (v5 and v3/v4 JSON
 keys, CSV headers) use the API name exactly as Pardot spells it; the catalog keeps it as the
-property's `title`, so a sync from a saved catalog needs no extra call.
+property's `title`, so a sync from a saved catalog needs no extra call (a catalog property
+without a `title` is requested by its property name as is).
 
 If the definitions cannot be read (the API user lacks the permission: errors 46/49, or any
 other failure) discovery logs one warning and goes on without custom fields.

@@ -17,12 +17,14 @@ KNOBS = {
     "visitors": {"count": 50, "clump_size": 0},
     "prospect_accounts": {"count": 30, "clump_size": 0},
 }
-# The test class is built at import time from this dict; the simulator's URL and
-# credentials are filled in by the fixture below, before the SDK's runner uses it.
+# The SDK builds the test class, and discovers the streams its per-stream tests use, at import
+# time: the simulator must already serve then (discovery reads the custom field definitions).
+SIM = Simulator(knobs=KNOBS, seed=7)
+SIM.start()
 CONFIG: dict[str, t.Any] = {
-    "client_id": "placeholder", "client_secret": "placeholder",
-    "refresh_token": "placeholder", "pardot_business_unit_id": "0Uv000000000001AAA",
-    "api_base_url": "http://127.0.0.1:9", "auth_base_url": "http://127.0.0.1:9",
+    **{key: SIM.credentials[key] for key in ("client_id", "client_secret", "refresh_token",
+                                             "pardot_business_unit_id")},
+    "api_base_url": SIM.url, "auth_base_url": SIM.url,
     "start_date": "2025-01-01T00:00:00Z", "sync_mode": "query", "page_size": 50,
     "timezone": "America/New_York",
 }
@@ -30,14 +32,8 @@ CONFIG: dict[str, t.Any] = {
 
 @pytest.fixture(scope="module", autouse=True)
 def _simulated_pardot() -> t.Iterator[None]:
-    sim = Simulator(knobs=KNOBS, seed=7)
-    sim.start()
-    creds = sim.credentials
-    CONFIG.update({key: creds[key] for key in ("client_id", "client_secret",
-                                               "refresh_token", "pardot_business_unit_id")})
-    CONFIG.update(api_base_url=sim.url, auth_base_url=sim.url)
     yield
-    sim.stop()
+    SIM.stop()
 
 
 TestTapPardot = get_tap_test_class(

@@ -4,7 +4,7 @@ from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.streams.base import PardotObjectStream
 
 
-class ProspectsStream(CustomFieldsMixin, PardotObjectStream):
+class ProspectsStream(CustomFieldsMixin, PardotObjectStream):  # type: ignore[override]
     """`prospects` (v5), `prospect` (v3/v4 and the Export API)."""
 
     name = "prospects"
