@@ -23,6 +23,7 @@ from tap_pardot.settings import (
     check_config,
 )
 from tap_pardot.streams import STREAM_TYPES
+from tap_pardot.writer import PardotSingerWriter
 
 TOKEN_TRIES = 4
 
@@ -36,6 +37,7 @@ class TapPardot(Tap):
     name = "tap-pardot"
     package_name = "tap-pardot"
     config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = PardotSingerWriter
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
