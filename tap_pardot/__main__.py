@@ -1,5 +1,5 @@
 """Allows `python -m tap_pardot`."""
 
-from tap_pardot.tap import TapPardot
+from tap_pardot.tap import main
 
-TapPardot.cli()
+main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import typing as t
 from functools import cached_property
@@ -84,6 +85,13 @@ class TapPardot(Tap):
         return context
 
     @override
+    def run_connection_test(self) -> bool:
+        passed = super().run_connection_test()  # failures exit with their own one-line error
+        self.logger.info("Connection test passed: authenticated (%s) and read every stream",
+                         self.run.flow)
+        return passed
+
+    @override
     def discover_streams(self) -> list[PardotStream]:
         streams = [cls(tap=self) for cls in STREAM_TYPES]
         if self.input_catalog is None:  # else the catalog's schema names the custom fields
@@ -93,5 +101,13 @@ class TapPardot(Tap):
         return streams
 
 
+def main() -> None:
+    """The `tap-pardot` command: the SDK's CLI, with a bad config reported in one line."""
+    try:
+        TapPardot.cli()
+    except ConfigValidationError as exc:
+        sys.exit(f"tap-pardot: {exc}")
+
+
 if __name__ == "__main__":
-    TapPardot.cli()
+    main()

@@ -3,6 +3,7 @@ failures into one clear line."""
 
 from __future__ import annotations
 
+import itertools
 import typing as t
 
 import requests
@@ -37,7 +38,9 @@ class PardotObjectStream(QueryStream):
         # always a query then, never an export that would take minutes.
         dry_run = self.ABORT_AT_RECORD_COUNT is not None
         try:
-            if not dry_run and choose_sync_mode(self, context) == "export":
+            if dry_run:  # stop at the limit, before the SDK aborts the stream with an error
+                yield from itertools.islice(self.query_records(context), self.ABORT_AT_RECORD_COUNT)
+            elif choose_sync_mode(self, context) == "export":
                 yield from ExportSync(self, context).records()
             else:
                 yield from self.query_records(context)
