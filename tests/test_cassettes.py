@@ -71,6 +71,7 @@ RECORDER.register_matcher("stable_query", stable_query)
 
 def run_recorded(name: str, sim_factory: t.Any, capsys: t.Any, **config: t.Any) -> list[dict]:
     """Sync once inside a cassette: replay if it exists, else record from a simulator."""
+    # Not sim_config: a replay has no simulator (a dead port), and credentials come per test.
     base = {"api_base_url": "http://127.0.0.1:9", "auth_base_url": "http://127.0.0.1:9",
             "start_date": "2025-01-01T00:00:00Z", "sync_mode": "query", "page_size": 15,
             "timezone": "America/New_York", "pardot_business_unit_id": "0Uv000000000001AAA"}

@@ -3,28 +3,21 @@ v5 query, v4 query and export paths all return the simulator's truth, custom val
 
 from __future__ import annotations
 
-import contextlib
-import io
+import functools
 import json
-import subprocess
-import sys
 import typing as t
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from tapkit import comparable, discover_catalog, discover_cli, run_in_process, sim_config
 
 from tap_pardot.convert import RecordConverter, to_list
 from tap_pardot.custom_fields import CustomField, parse_definitions
 from tap_pardot.export_spec import api_field_name, export_fields
-from tap_pardot.tap import TapPardot
 
-TAP = str(Path(sys.executable).parent / "tap-pardot")
-UTC = timezone.utc
 KNOBS = {"prospects": {"count": 300, "clump_size": 60}, "export_waiting_seconds": 0.0,
          "export_processing_seconds": 0.05, "export_rows_per_file": 120}
 DATA_END = "2025-11-20T13:00:00+00:00"
-REPEATED = (datetime(2025, 11, 2, 5, tzinfo=UTC), datetime(2025, 11, 2, 7, tzinfo=UTC))
 TYPES = {  # property -> (JSON schema type, format)
     "partner_level__c": ("string", None), "annual_budget__c": ("number", None),
     "renewal_date__c": ("string", "date-time"), "product_interests__c": ("array", None),
@@ -35,52 +28,21 @@ TYPES = {  # property -> (JSON schema type, format)
 }
 
 
-def config_for(sim: t.Any, **extra: t.Any) -> dict:
-    c = sim.credentials
-    return {"client_id": c["client_id"], "client_secret": c["client_secret"],
-            "refresh_token": c["refresh_token"],
-            "pardot_business_unit_id": c["pardot_business_unit_id"],
-            "api_base_url": sim.url, "auth_base_url": sim.url,
-            "start_date": "2025-01-01T00:00:00Z", "timezone": "America/New_York",
-            "sync_mode": "query", **extra}
-
-
-def prospects_catalog(config: dict) -> dict:
-    catalog = TapPardot(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == "prospects"
-    return catalog
+# No page_size: the tap's default, unless a test sets one.
+config_for = functools.partial(sim_config, start_date="2025-01-01T00:00:00Z", sync_mode="query")
 
 
 def sync_prospects(config: dict, catalog: dict | None = None) -> list[dict]:
     """Records of an in-process sync of the prospects stream alone."""
-    tap = TapPardot(config=config, catalog=catalog or prospects_catalog(config),
-                    parse_env_config=False)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        tap.sync_all()
-    messages = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-    return [m["record"] for m in messages if m["type"] == "RECORD"]
-
-
-def comparable(record: dict, *, export: bool = False) -> dict:
-    """Drop what a path cannot reproduce: unexportable fields, and naive times other than
-    updated_at inside the repeated DST hour (read as its first occurrence, documented)."""
-    out = {k: v for k, v in record.items() if not (export and k in ("grade", "notes"))}
-    for key, value in record.items():
-        stamp = key.endswith(("_at", "_sync")) and isinstance(value, str)
-        if key != "updated_at" and stamp and (
-                REPEATED[0] <= datetime.fromisoformat(value) < REPEATED[1]):
-            out[key] = None
-    return out
+    catalog = catalog or discover_catalog(config, select="prospects")
+    return run_in_process(config, catalog=catalog).records.get("prospects", [])
 
 
 def assert_equals_truth(sim: t.Any, records: list[dict], *, export: bool = False) -> None:
-    got = {r["id"]: comparable(r, export=export) for r in records}
+    drop = ("grade", "notes") if export else ()  # the export path cannot read these
+    got = {r["id"]: comparable(r, drop) for r in records}
     assert len(got) == len(records), "duplicates"
-    want = {r["id"]: comparable(r, export=export) for r in sim.truth("prospects")}
+    want = {r["id"]: comparable(r, drop) for r in sim.truth("prospects")}
     assert got.keys() == want.keys()
     assert any(r["product_interests__c"] for r in want.values())
     bad = [i for i in want if got[i] != want[i]]
@@ -88,10 +50,8 @@ def assert_equals_truth(sim: t.Any, records: list[dict], *, export: bool = False
 
 
 def test_discovery_types_custom_fields(simulator: t.Any, tmp_path: Path) -> None:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config_for(simulator)))
-    proc = subprocess.run([TAP, "--config", str(path), "--discover"], capture_output=True,
-                          text=True, timeout=60, check=True)
+    proc = discover_cli(config_for(simulator), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     entry = next(s for s in json.loads(proc.stdout)["streams"]
                  if s["tap_stream_id"] == "prospects")
     props = entry["schema"]["properties"]
@@ -135,7 +95,7 @@ def test_export_sync_equals_truth(sim_factory: t.Any, version: int, multi: str) 
 def test_saved_catalog_needs_no_definitions_call(sim_factory: t.Any) -> None:
     sim = sim_factory(knobs=KNOBS)
     config = config_for(sim, page_size=1000)
-    catalog = prospects_catalog(config)
+    catalog = discover_catalog(config, select="prospects")
     sim.reset_stats()
     records = sync_prospects(config, catalog)
     assert sim.get_stats()["calls_by_kind"]["query"] == 1  # one page, no definitions call
@@ -145,10 +105,7 @@ def test_saved_catalog_needs_no_definitions_call(sim_factory: t.Any) -> None:
 def test_definitions_denied_warns_and_syncs_the_rest(sim_factory: t.Any,
                                                      tmp_path: Path) -> None:
     sim = sim_factory(knobs={**KNOBS, "custom_fields_error_code": 46})
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config_for(sim, page_size=100)))
-    proc = subprocess.run([TAP, "--config", str(path), "--discover"], capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = discover_cli(config_for(sim, page_size=100), tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     warnings = [line for line in proc.stderr.splitlines() if "custom fields not discovered"
                 in line]

@@ -5,11 +5,9 @@ Syncs run the real tap in-process (fast); the interrupted run goes through the C
 
 from __future__ import annotations
 
-import contextlib
-import io
+import functools
 import json
 import subprocess
-import sys
 import threading
 import time
 import zoneinfo
@@ -18,17 +16,16 @@ from pathlib import Path
 
 import pytest
 import requests
+from tapkit import TAP, comparable, discover_catalog, run_cli, run_in_process, sim_config
 
 from tap_pardot.export import CLOCK_MARGIN
 from tap_pardot.export_windows import cut_windows, iso, poll_wait
-from tap_pardot.tap import TapPardot
 
 UTC = timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")
 STREAMS = ["visitor_activities", "prospects", "list_memberships", "visitors", "prospect_accounts"]
 DATA_START = "2025-09-15T00:00:00+00:00"
 DATA_END = "2025-11-20T13:00:00+00:00"  # past the simulator's clock (an hour ahead)
-REPEATED = (datetime(2025, 11, 2, 5, tzinfo=UTC), datetime(2025, 11, 2, 7, tzinfo=UTC))
 NOT_EXPORTED = {"prospects": {"grade", "notes"}}
 FAST_EXPORTS = {"export_waiting_seconds": 0.0, "export_processing_seconds": 0.05,
                 "export_rows_per_file": 150}
@@ -37,25 +34,13 @@ SMALL = {"visitor_activities": {"count": 900, "clump_size": 300},
          "list_memberships": {"count": 600, "clump_size": 120}}
 
 
-def tap_config(sim: object, **extra: object) -> dict:
-    creds = sim.credentials  # type: ignore[attr-defined]
-    return {
-        "start_date": DATA_START, "end_date": DATA_END,
-        "client_id": creds["client_id"], "client_secret": creds["client_secret"],
-        "refresh_token": creds["refresh_token"],
-        "pardot_business_unit_id": creds["pardot_business_unit_id"],
-        "api_base_url": sim.url, "auth_base_url": sim.url,  # type: ignore[attr-defined]
-        "timezone": "America/New_York", "sync_mode": "export",
-        "export_window_days": 30, "export_poll_seconds": 0.01, **extra,
-    }
+tap_config = functools.partial(
+    sim_config, start_date=DATA_START, end_date=DATA_END, sync_mode="export",
+    export_window_days=30, export_poll_seconds=0.01)
 
 
 def catalog_for(config: dict, stream: str) -> dict:
-    catalog = TapPardot(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == stream
+    catalog = discover_catalog(config, select=stream)
     # Discovery's calls (custom field definitions) are not the sync's: count from here on.
     requests.post(f"{config['api_base_url']}/_sim/stats/reset", timeout=10)
     return catalog
@@ -63,26 +48,8 @@ def catalog_for(config: dict, stream: str) -> dict:
 
 def run_tap(config: dict, stream: str, state: dict | None = None) -> tuple[list, list]:
     """(records, states) of one in-process sync of one stream."""
-    tap = TapPardot(config=config, catalog=catalog_for(config, stream), state=state or {},
-                    parse_env_config=False)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        tap.sync_all()
-    messages = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-    records = [m["record"] for m in messages if m["type"] == "RECORD"]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    return records, states
-
-
-def comparable(stream: str, record: dict) -> dict:
-    """Drop what the export path cannot reproduce: unexportable fields, and other naive
-    times in the repeated DST hour (read as its first occurrence, documented)."""
-    out = {k: v for k, v in record.items() if k not in NOT_EXPORTED.get(stream, ())}
-    for key, value in record.items():
-        timestamp = key.endswith(("_at", "_sync")) and isinstance(value, str)
-        if key != "updated_at" and timestamp and REPEATED[0] <= parse(value) < REPEATED[1]:
-            out[key] = None
-    return out
+    run = run_in_process(config, catalog=catalog_for(config, stream), state=state)
+    return run.records.get(stream, []), run.states
 
 
 def parse(value: str) -> datetime:
@@ -94,8 +61,8 @@ def assert_equals_truth(sim: object, stream: str, records: list[dict]) -> None:
     assert len(ids) == len(set(ids)), "a record was emitted twice in one run"
     truth = sim.truth(stream)  # type: ignore[attr-defined]
     assert truth, "the simulator served no data"
-    got = {r["id"]: comparable(stream, r) for r in records}
-    want = {r["id"]: comparable(stream, r) for r in truth}
+    got = {r["id"]: comparable(r, NOT_EXPORTED.get(stream, ())) for r in records}
+    want = {r["id"]: comparable(r, NOT_EXPORTED.get(stream, ())) for r in truth}
     assert sorted(got) == sorted(want), f"{len(set(want) - set(got))} records lost"
     diffs = [(i, k) for i in want for k in want[i] if got[i].get(k) != want[i][k]]
     assert not diffs, f"values differ, e.g. {diffs[:5]}: {got[diffs[0][0]]} != {want[diffs[0][0]]}"
@@ -168,12 +135,13 @@ def test_interrupted_run_resumes_the_same_export(sim_factory, tmp_path: Path) ->
                              "export_processing_seconds": 3600.0})
     config = tap_config(sim, end_date="2025-10-10T00:00:00+00:00", export_window_days=60,
                         export_poll_seconds=0.05)
+    catalog = catalog_for(config, "prospects")
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     catalog_file = tmp_path / "catalog.json"
-    catalog_file.write_text(json.dumps(catalog_for(config, "prospects")))
-    cli = [str(Path(sys.executable).with_name("tap-pardot")), "--config", str(config_file),
-           "--catalog", str(catalog_file)]
+    catalog_file.write_text(json.dumps(catalog))
+    # Popen, not run_cli: this run is read while it goes and killed mid-export.
+    cli = [TAP, "--config", str(config_file), "--catalog", str(catalog_file)]
     with subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True) as proc:
         watchdog = threading.Timer(60, proc.kill)  # never hang the suite
@@ -195,14 +163,10 @@ def test_interrupted_run_resumes_the_same_export(sim_factory, tmp_path: Path) ->
     assert sim.get_stats()["calls_by_kind"]["export_create"] == 1
 
     sim.advance(3600)  # the export completes meanwhile
-    state_file = tmp_path / "state.json"
-    state_file.write_text(json.dumps(state))
-    done = subprocess.run([*cli, "--state", str(state_file)], capture_output=True, text=True,
-                          timeout=120, check=True)
+    done = run_cli(config, catalog=catalog, state=state, tmp_path=tmp_path, check=True)
     calls = sim.get_stats()["calls_by_kind"]
     assert calls["export_create"] == 1, "the resumed run created the export again"
-    records = [json.loads(line)["record"] for line in done.stdout.splitlines()
-               if line.startswith('{"type":"RECORD"')]
+    records = done.records.get("prospects", [])
     window_end = datetime(2025, 10, 10, tzinfo=UTC)
     expected = {r["id"] for r in sim.truth("prospects")
                 if datetime.fromisoformat(r["updated_at"]) <= window_end}
@@ -284,12 +248,7 @@ def test_only_selected_fields_are_exported(sim_factory) -> None:
     for meta in entry["metadata"]:
         if meta["breadcrumb"] in (["properties", "details"], ["properties", "type_name"]):
             meta["metadata"]["selected"] = False
-    tap = TapPardot(config=config, catalog=catalog, parse_env_config=False)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        tap.sync_all()
-    records = [m["record"] for m in map(json.loads, out.getvalue().splitlines())
-               if m["type"] == "RECORD"]
+    records = run_in_process(config, catalog=catalog).records.get("visitor_activities", [])
     fields = sim.exports.describe_all()[0]["fields"]
     assert "details" not in fields
     assert "typeName" not in fields
@@ -330,8 +289,7 @@ def test_pardots_clock_bounds_the_run_and_later_changes_are_not_lost(
     if version == 4:
         knobs |= {"export_reply_wrapped": True}
     sim = sim_factory(knobs=knobs)
-    config = tap_config(sim, api_version=version)
-    del config["end_date"]  # up to this machine's now
+    config = tap_config(sim, api_version=version, end_date=None)  # up to this machine's now
     records, states = run_tap(config, stream)
     assert_equals_truth(sim, stream, records)
     created = [parse(e["createdAt"]) for e in sim.exports.describe_all()]
@@ -362,8 +320,9 @@ def test_pardots_clock_bounds_the_run_and_later_changes_are_not_lost(
     overlap = {r["id"] for r in records if parse(r["updated_at"]) >= since}
     assert got == changed | overlap
     assert not changed & overlap
-    truth = {r["id"]: comparable(stream, r) for r in sim.truth(stream)}
-    assert {r["id"]: comparable(stream, r) for r in again} == {i: truth[i] for i in got}
+    drop = NOT_EXPORTED.get(stream, ())
+    truth = {r["id"]: comparable(r, drop) for r in sim.truth(stream)}
+    assert {r["id"]: comparable(r, drop) for r in again} == {i: truth[i] for i in got}
     last_created = max(parse(e["createdAt"]) for e in sim.exports.describe_all())
     assert last_created > max(created)
     final = states[-1]["bookmarks"][stream]["replication_key_value"]

@@ -6,6 +6,7 @@ import typing as t
 
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tapkit import sim_config
 
 from tap_pardot.simulator import Simulator
 from tap_pardot.tap import TapPardot
@@ -21,13 +22,8 @@ KNOBS = {
 # time: the simulator must already serve then (discovery reads the custom field definitions).
 SIM = Simulator(knobs=KNOBS, seed=7)
 SIM.start()
-CONFIG: dict[str, t.Any] = {
-    **{key: SIM.credentials[key] for key in ("client_id", "client_secret", "refresh_token",
-                                             "pardot_business_unit_id")},
-    "api_base_url": SIM.url, "auth_base_url": SIM.url,
-    "start_date": "2025-01-01T00:00:00Z", "sync_mode": "query", "page_size": 50,
-    "timezone": "America/New_York",
-}
+CONFIG: dict[str, t.Any] = sim_config(SIM, start_date="2025-01-01T00:00:00Z",
+                                       sync_mode="query", page_size=50)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -3,9 +3,7 @@ for record, incremental runs with state, limits, faults and the connection test.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import functools
 import typing as t
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from tapkit import discover_catalog, run_cli, sim_config, truth
 
 STREAMS = ("visitor_activities", "prospects", "list_memberships", "visitors",
            "prospect_accounts")
@@ -23,56 +22,8 @@ SMALL = {
     "visitors": {"count": 150, "clump_size": 0},
     "prospect_accounts": {"count": 80, "clump_size": 0},
 }
-TAP = str(Path(sys.executable).parent / "tap-pardot")
-
-
-class Run(t.NamedTuple):
-    records: dict[str, list[dict]]
-    states: list[dict]
-    stderr: str
-    returncode: int
-
-    @property
-    def state(self) -> dict:
-        return self.states[-1]
-
-
-def config_for(sim: t.Any, **extra: t.Any) -> dict:
-    c = sim.credentials
-    config = {"client_id": c["client_id"], "client_secret": c["client_secret"],
-              "refresh_token": c["refresh_token"],
-              "pardot_business_unit_id": c["pardot_business_unit_id"],
-              "api_base_url": sim.url, "auth_base_url": sim.url,
-              "start_date": "2025-01-01T00:00:00Z", "sync_mode": "query",
-              "timezone": "America/New_York", "page_size": 100}
-    config.update(extra)
-    return {k: v for k, v in config.items() if v is not None}
-
-
-def run_tap(tmp_path: Path, config: dict, state: dict | None = None,
-            *args: str) -> Run:
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config))
-    cmd = [TAP, "--config", str(config_file), *args]
-    if state is not None:
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state))
-        cmd += ["--state", str(state_file)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    records: dict[str, list[dict]] = {}
-    states = []
-    for line in proc.stdout.splitlines():
-        message = json.loads(line)
-        if message["type"] == "RECORD":
-            records.setdefault(message["stream"], []).append(message["record"])
-        elif message["type"] == "STATE":
-            states.append(message["value"])
-    return Run(records, states, proc.stderr, proc.returncode)
-
-
-def truth(sim: t.Any, stream: str) -> dict[int, dict]:
-    rows = requests.get(f"{sim.url}/_sim/truth/{stream}", timeout=10).json()["records"]
-    return {row["id"]: row for row in rows}
+config_for = functools.partial(sim_config, start_date="2025-01-01T00:00:00Z",
+                               sync_mode="query", page_size=100)
 
 
 def stats(sim: t.Any) -> dict:
@@ -92,7 +43,7 @@ def assert_matches_truth(sim: t.Any, records: list[dict], stream: str,
 
 def test_v5_full_then_incremental(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
-    first = run_tap(tmp_path, config_for(sim))
+    first = run_cli(config_for(sim), tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     for stream in STREAMS:
         assert_matches_truth(sim, first.records[stream], stream)
@@ -110,7 +61,7 @@ def test_v5_full_then_incremental(sim_factory: t.Any, tmp_path: Path) -> None:
             body["delete"] = [some[1]]
         reply = requests.post(f"{sim.url}/_sim/records/{stream}", json=body, timeout=10).json()
         changes[stream] = {r["id"] for key in reply for r in reply[key]}
-    second = run_tap(tmp_path, config_for(sim), first.state)
+    second = run_cli(config_for(sim), state=first.state, tmp_path=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     for stream in STREAMS:
         got = second.records.get(stream, [])
@@ -122,7 +73,7 @@ def test_v5_full_then_incremental(sim_factory: t.Any, tmp_path: Path) -> None:
 
 def test_v5_token_cap_and_expiry_and_clumps(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs={**SMALL, "v5_page_token_cap": 130, "token_max_calls": 7})
-    run = run_tap(tmp_path, config_for(sim, page_size=50))
+    run = run_cli(config_for(sim, page_size=50), tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         assert_matches_truth(sim, run.records[stream], stream)
@@ -132,7 +83,7 @@ def test_v5_token_cap_and_expiry_and_clumps(sim_factory: t.Any, tmp_path: Path) 
 
 def test_v4_oauth_matches_truth(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
-    run = run_tap(tmp_path, config_for(sim, api_version=4, page_size=None))
+    run = run_cli(config_for(sim, api_version=4, page_size=None), tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         got = {r["id"]: r for r in run.records[stream]}
@@ -153,7 +104,7 @@ def test_legacy_v3_with_relogin(sim_factory: t.Any, tmp_path: Path) -> None:
     config = config_for(sim, api_version=3, client_id=None, client_secret=None,
                         refresh_token=None, email=c["email"], password=c["password"],
                         user_key=c["user_key"], page_size=None)
-    run = run_tap(tmp_path, config)
+    run = run_cli(config, tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert {r["id"] for r in run.records["prospects"]} == set(truth(sim, "prospects"))
     assert stats(sim)["calls_by_kind"]["login"] > 1
@@ -162,11 +113,11 @@ def test_legacy_v3_with_relogin(sim_factory: t.Any, tmp_path: Path) -> None:
 def test_daily_limit_stops_cleanly_and_resumes(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs={**SMALL, "daily_call_limit": 4})
     config = config_for(sim, page_size=100)
-    first = run_tap(tmp_path, config)
+    first = run_cli(config, tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "daily API limit" in first.stderr
     requests.post(f"{sim.url}/_sim/knobs", json={"daily_call_limit": 0}, timeout=10)
-    second = run_tap(tmp_path, config, first.state)
+    second = run_cli(config, state=first.state, tmp_path=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     for stream in STREAMS:
         records = first.records.get(stream, []) + second.records.get(stream, [])
@@ -175,7 +126,7 @@ def test_daily_limit_stops_cleanly_and_resumes(sim_factory: t.Any, tmp_path: Pat
 
 def test_max_api_calls_budget(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
-    run = run_tap(tmp_path, config_for(sim, max_api_calls=3))
+    run = run_cli(config_for(sim, max_api_calls=3), tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "max_api_calls=3" in run.stderr
     assert stats(sim)["total_calls"] == 3
@@ -196,7 +147,7 @@ def test_connection_test_explains_bad_credentials(sim_factory: t.Any, tmp_path: 
                                                   override: dict, needle: str) -> None:
     sim = sim_factory(knobs=SMALL)
     override = {k: v.replace("SIM", sim.url) for k, v in override.items()}
-    run = run_tap(tmp_path, config_for(sim, **override), None, "--test")
+    run = run_cli(config_for(sim, **override), args=["--test"], tmp_path=tmp_path)
     assert run.returncode != 0
     failure = [line for line in run.stderr.splitlines() if "Connection test failed" in line]
     assert failure
@@ -205,14 +156,14 @@ def test_connection_test_explains_bad_credentials(sim_factory: t.Any, tmp_path: 
 
 
 def test_connection_test_passes(simulator: t.Any, tmp_path: Path) -> None:
-    run = run_tap(tmp_path, config_for(simulator), None, "--test")
+    run = run_cli(config_for(simulator), args=["--test"], tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_config_error_is_one_line(tmp_path: Path) -> None:
     config = {"start_date": "2025-01-01T00:00:00Z", "client_id": "a", "client_secret": "b",
               "refresh_token": "c"}
-    run = run_tap(tmp_path, config)
+    run = run_cli(config, tmp_path=tmp_path)
     assert run.returncode != 0
     assert "pardot_business_unit_id" in run.stderr
 
@@ -226,7 +177,7 @@ def test_jwt_bearer_flow(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs={**SMALL, "jwt_public_key_pem": public.decode()})
     config = config_for(sim, client_secret=None, refresh_token=None,
                         username=sim.credentials["username"], private_key=pem)
-    run = run_tap(tmp_path, config)
+    run = run_cli(config, tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert_matches_truth(sim, run.records["visitors"], "visitors")
 
@@ -234,7 +185,8 @@ def test_jwt_bearer_flow(sim_factory: t.Any, tmp_path: Path) -> None:
 def test_end_date_and_deleted_excluded(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
     end = "2025-10-15T00:00:00+00:00"
-    run = run_tap(tmp_path, config_for(sim, end_date=end, include_deleted=False))
+    run = run_cli(config_for(sim, end_date=end, include_deleted=False),
+                  tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         want = {i for i, r in truth(sim, stream).items()
@@ -246,8 +198,8 @@ def test_stream_maps_and_flattening(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
     maps = {"prospects": {"email": "__NULL__", "domain": "email.split('@')[-1]"},
             "visitor_activities": None}
-    run = run_tap(tmp_path, config_for(sim, stream_maps=maps, flattening_enabled=True,
-                                       flattening_max_depth=1))
+    run = run_cli(config_for(sim, stream_maps=maps, flattening_enabled=True,
+                             flattening_max_depth=1), tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "visitor_activities" not in run.records
     record = run.records["prospects"][0]
@@ -258,31 +210,21 @@ def test_stream_maps_and_flattening(sim_factory: t.Any, tmp_path: Path) -> None:
 def test_client_credentials_flow(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
     config = config_for(sim, refresh_token=None, auth_flow="client_credentials")
-    run = run_tap(tmp_path, config, None, "--test")
+    run = run_cli(config, args=["--test"], tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_stop_mid_id_walk_resumes_without_loss(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=SMALL)
-    catalog = json.loads(subprocess.run(
-        [TAP, "--config", str(_write(tmp_path, config_for(sim))), "--discover"],
-        capture_output=True, text=True, check=True).stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if not item["breadcrumb"]:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "prospect_accounts"
-    args = ("--catalog", str(_write(tmp_path, catalog, "catalog.json")))
-    first = run_tap(tmp_path, config_for(sim, page_size=20, max_api_calls=3), None, *args)
+    catalog = discover_catalog(config_for(sim), select="prospect_accounts")
+    first = run_cli(config_for(sim, page_size=20, max_api_calls=3), catalog=catalog,
+                    tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     walk = first.state["bookmarks"]["prospect_accounts"]
     assert "id_walk" in walk
     assert "replication_key_value" not in walk  # the walk is not complete: no bookmark yet
-    second = run_tap(tmp_path, config_for(sim, page_size=20), first.state, *args)
+    second = run_cli(config_for(sim, page_size=20), catalog=catalog, state=first.state,
+                     tmp_path=tmp_path)
     records = first.records["prospect_accounts"] + second.records["prospect_accounts"]
     assert_matches_truth(sim, records, "prospect_accounts")
 
-
-def _write(tmp_path: Path, data: dict, name: str = "discover.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(data))
-    return path

@@ -1,0 +1,144 @@
+"""Helpers the end-to-end tests share: a tap config for a simulator, discovery with a
+selection, a sync through the real CLI or in-process with its messages parsed, and the
+simulator's truth. Imported as `from tapkit import ...` (pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import subprocess
+import sys
+import typing as t
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+from tap_pardot.tap import TapPardot
+
+TAP = str(Path(sys.executable).parent / "tap-pardot")
+CREDENTIALS = ("client_id", "client_secret", "refresh_token", "pardot_business_unit_id")
+# The DST fall-back hour in the simulator's account timezone (01:00-02:00 local twice), UTC.
+REPEATED_HOUR = (datetime(2025, 11, 2, 5, tzinfo=timezone.utc),
+                 datetime(2025, 11, 2, 7, tzinfo=timezone.utc))
+
+
+class Run(t.NamedTuple):
+    """One sync's output: records by stream, STATE values in order, stderr, exit code."""
+
+    records: dict[str, list[dict]]
+    states: list[dict]
+    stderr: str = ""
+    returncode: int = 0
+
+    @property
+    def state(self) -> dict:
+        """The last STATE value ({} if there was none)."""
+        return self.states[-1] if self.states else {}
+
+
+def sim_config(sim: t.Any, **overrides: t.Any) -> dict:
+    """The simulator's OAuth credentials, its URL (auth and API) and account timezone, then
+    `overrides`; a None value drops the key."""
+    config = {**{key: sim.credentials[key] for key in CREDENTIALS},
+              "api_base_url": sim.url, "auth_base_url": sim.url,
+              "timezone": "America/New_York", **overrides}
+    return {key: value for key, value in config.items() if value is not None}
+
+
+def select_streams(catalog: dict, streams: str | Iterable[str]) -> dict:
+    """A copy of `catalog` with exactly `streams` selected."""
+    wanted = {streams} if isinstance(streams, str) else set(streams)
+    catalog = copy.deepcopy(catalog)
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog
+
+
+def discover_catalog(config: dict, select: str | Iterable[str] | None = None) -> dict:
+    """The tap's catalog, discovered in-process; with `select`, only those streams selected."""
+    catalog = TapPardot(config=config, parse_env_config=False).catalog_dict
+    return catalog if select is None else select_streams(catalog, select)
+
+
+def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
+    """(records by stream, STATE values) of a tap's Singer output."""
+    records: dict[str, list[dict]] = {}
+    states = []
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records.setdefault(message["stream"], []).append(message["record"])
+        elif message["type"] == "STATE":
+            states.append(message["value"])
+    return records, states
+
+
+def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = None,
+            args: Iterable[str] = (), tmp_path: Path, check: bool = False) -> Run:
+    """Run `tap-pardot` as a subprocess, its config (catalog, state) written to `tmp_path`;
+    `check` asserts it exits 0."""
+    cmd = [TAP, "--config", _write(tmp_path / "config.json", config)]
+    if catalog is not None:
+        cmd += ["--catalog", _write(tmp_path / "catalog.json", catalog)]
+    if state is not None:
+        cmd += ["--state", _write(tmp_path / "state.json", state)]
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
+                          check=False)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    return Run(*parse_messages(proc.stdout), proc.stderr, proc.returncode)
+
+
+def discover_cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`tap-pardot --discover` as a subprocess (not checked: the caller looks at it)."""
+    cmd = [TAP, "--config", _write(tmp_path / "config.json", config), "--discover"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def run_in_process(config: dict, *, catalog: dict, state: dict | None = None) -> Run:
+    """One sync by a TapPardot in this process (faster than the CLI), stdout parsed."""
+    tap = TapPardot(config=config, catalog=catalog, state=state or {}, parse_env_config=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    return Run(*parse_messages(out.getvalue()))
+
+
+def truth(sim: t.Any, stream: str) -> dict[int, dict]:
+    """The simulator's truth for `stream` (over HTTP), by id."""
+    rows = requests.get(f"{sim.url}/_sim/truth/{stream}", timeout=10).json()["records"]
+    return {row["id"]: row for row in rows}
+
+
+def in_repeated_hour(value: t.Any) -> bool:
+    """Whether `value` is an ISO date-time inside the DST fall-back hour."""
+    try:
+        instant = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return REPEATED_HOUR[0] <= instant < REPEATED_HOUR[1]
+
+
+def comparable(record: dict, drop: Iterable[str] = ()) -> dict:
+    """`record` without the fields in `drop`, and with date-times other than updated_at in
+    the repeated DST hour nulled: naive times there read as its first occurrence."""
+    dropped = set(drop)
+    out = {key: value for key, value in record.items() if key not in dropped}
+    for key, value in record.items():
+        if (key != "updated_at" and key.endswith(("_at", "_sync")) and isinstance(value, str)
+                and in_repeated_hour(value)):
+            out[key] = None
+    return out
+
+
+def _write(path: Path, data: dict) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
