@@ -262,7 +262,7 @@ class Exports:
         proc = body.get("procedure")
         if not isinstance(proc, dict):
             raise ApiError(176, "Missing required argument.")
-        procs = PROCEDURES[spec.export_object]  # type: ignore[index]
+        procs = PROCEDURES[spec.export_object]
         name = proc.get("name")
         if name not in procs:
             raise ApiError(174, "Unknown procedure name.")
