@@ -8,6 +8,7 @@ once and the row loop does a dict lookup and one call per field.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import typing as t
 import zoneinfo
@@ -249,6 +250,49 @@ def fall_backs(tz: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[dt.d
             found.append(hi.replace(microsecond=0))
         cursor = nxt
     return found
+
+
+def repeated_spans(tz: dt.tzinfo, start: dt.datetime,
+                   end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """UTC spans [a, b) near [start, end] whose local times `tz` repeats at a fall-back:
+    a naive time is ambiguous exactly when one of its readings lies in such a span."""
+    spans = []
+    for instant in fall_backs(tz, start - dt.timedelta(days=1), end + dt.timedelta(days=1)):
+        before = (instant - dt.timedelta(seconds=1)).astimezone(tz).utcoffset()
+        after = instant.astimezone(tz).utcoffset()
+        if before is not None and after is not None:
+            spans.append((instant - (before - after), instant + (before - after)))
+    return spans
+
+
+def fold_cuts(tz: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Where a walk over naive local times starts a new segment, in (start, end].
+
+    A segment [lo, hi] is queried with `after = lo - 1s`, `before = hi + 1s`, so whether the
+    server reads bounds as exclusive or inclusive it returns instants in [lo - 1s, hi + 1s]
+    only. For a fall-back at T repeating D of local time, the cuts T - D/2 and T + D/2 - 2s
+    keep every such range within one occurrence of the repeated hour, or shorter than D:
+    no two instants it can hold share a local time, so the range tells which one a naive
+    time is.
+    """
+    cuts = {cut for a, b in repeated_spans(tz, start, end) for cut in span_cuts(a, b)
+            if start < cut <= end}
+    return sorted(cuts)
+
+
+def span_cuts(a: dt.datetime, b: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The two cuts of a repeated span [a, b) (fall-back at its middle T, D = T - a)."""
+    middle, half = a + (b - a) / 2, (b - a) / 4
+    return ((middle - half).replace(microsecond=0),
+            (middle + half - dt.timedelta(seconds=2)).replace(microsecond=0))
+
+
+def segments(start: dt.datetime, end: dt.datetime,
+             cuts: t.Iterable[dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """[start, end] as inclusive whole-second ranges that begin at `start` and each cut."""
+    one = dt.timedelta(seconds=1)
+    edges = [start, *(c for c in cuts if start < c <= end)]
+    return [(lo, nxt - one) for lo, nxt in itertools.pairwise(edges)] + [(edges[-1], end)]
 
 
 def _to_str(value: t.Any) -> str:

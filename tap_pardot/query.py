@@ -10,6 +10,10 @@ restarts from the high-water mark (hwm) instead of trusting a page token or an o
 - v3/v4, `sort_by=updated_at` (ties in no defined order): each page is a new query from the
   hwm second inclusive, skipping the ids already emitted in that second; a clump larger
   than a page is walked by id with `id_greater_than` inside the hwm second.
+- v3/v4 times are naive local times: at a DST fall-back one local time names two instants.
+  Around each fall-back the walk is cut into segments (`fold_cuts`) whose requests cannot
+  return both, so each record's time is the one instant its request allows. The sorted
+  walk cuts lazily: only once it meets a repeated local time (most objects have none).
 - Objects that cannot be filtered or sorted by `updated_at` (v5 prospect accounts, several
   v3/v4 objects) are walked by id, filtering on `updated_at` client-side; the bookmark moves
   only when the walk is complete (an interrupted walk resumes by id from the state).
@@ -18,14 +22,20 @@ restarts from the high-water mark (hwm) instead of trusting a page token or an o
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import typing as t
 
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, PardotStream, response_json
-from tap_pardot.convert import fall_backs, parse_utc, snake_to_camel
+from tap_pardot.convert import (
+    fold_cuts,
+    parse_utc,
+    repeated_spans,
+    segments,
+    snake_to_camel,
+    span_cuts,
+)
 from tap_pardot.settings import page_size
 
 if t.TYPE_CHECKING:
@@ -211,6 +221,41 @@ class V3SortedPlan(Plan):
         self.clump_done_at: dt.datetime | None = None
         self.exclusive = False  # the hwm second is complete: query strictly after it
         self.inclusive_bounds = False  # Pardot's bounds are exclusive since 2020; detected
+        # DST fall-backs: the walk reads [floor, end] whole (`lazy`) until it meets a local
+        # time the zone repeats that the request's bounds cannot place; then it walks that
+        # span in segments up to its last cut, and on from there lazily again (the bounds
+        # then exclude the span's first occurrence).
+        tz = stream.converter.tz
+        self.repeated = repeated_spans(tz, start, self.end)
+        self.cuts = fold_cuts(tz, start, self.end)
+        self.floor = start
+        self.lazy = True
+        self.segments = [(start, self.end)]
+        self.segment = 0
+        self.at_fold: int | None = None  # the span met on this page
+        self.past_range = False  # a page reached past the range: all of the range is read
+        self.bounds: tuple[dt.datetime, dt.datetime] = (start - SECOND, self.end + SECOND)
+        span = self.unplaced(start, start - SECOND)
+        if span is not None:
+            self.enter_span(span)
+
+    def unplaced(self, instant: dt.datetime, after: dt.datetime) -> int | None:
+        """The repeated span of `instant` if bounds from `after` on could hold both its
+        readings (the span's first occurrence ends at its middle, the fall-back)."""
+        for k, (a, b) in enumerate(self.repeated):
+            if a <= instant < b and after < a + (b - a) / 2:
+                return k
+        return None
+
+    def enter_span(self, k: int) -> None:
+        """Walk span k in segments up to its last cut; the lazy walk resumes there."""
+        a, b = self.repeated[k]
+        last_cut = span_cuts(a, b)[1]
+        lo, hi = max(a, self.floor), min(last_cut - SECOND, self.end)
+        self.floor = max(self.floor, last_cut)
+        if lo <= hi:
+            self.lazy, self.segment = False, 0
+            self.segments = segments(lo, hi, self.cuts)
 
     def base_params(self) -> dict[str, t.Any]:
         stream = self.stream
@@ -225,20 +270,26 @@ class V3SortedPlan(Plan):
         rkey = replication_key(self.stream)  # updated_at (created_at for immutable objects)
         stem = rkey.removesuffix("_at")
         if self.clump_after is not None:
+            self.bounds = (self.hwm - SECOND, self.hwm + SECOND)
             params.update({f"{stem}_after": iso(self.hwm - SECOND),
                            f"{stem}_before": iso(self.hwm + SECOND),
                            "id_greater_than": self.clump_after,
                            "sort_by": "id", "sort_order": "ascending"})
             return params
+        lo, hi = self.current()
         if self.exclusive:
             after = self.hwm + SECOND if self.inclusive_bounds else self.hwm
-            params[f"{stem}_after"] = iso(after)
         else:
-            params[f"{stem}_after"] = iso(self.hwm - SECOND)
-        if self.end is not None:
-            params[f"{stem}_before"] = iso(self.end + SECOND)
+            after = self.hwm - SECOND
+        self.bounds = (max(after, lo - SECOND), hi + SECOND)
+        params[f"{stem}_after"] = iso(self.bounds[0])
+        params[f"{stem}_before"] = iso(self.bounds[1])
         params.update({"sort_by": rkey, "sort_order": "ascending"})
         return params
+
+    def current(self) -> tuple[dt.datetime, dt.datetime]:
+        """The range being walked: the rest of it, or a segment of a repeated span."""
+        return (self.floor, self.end) if self.lazy else self.segments[self.segment]
 
     @override
     def first(self) -> dict[str, t.Any]:
@@ -250,22 +301,31 @@ class V3SortedPlan(Plan):
 
     @override
     def window(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        # Records come in time order: a naive time repeated at a DST fall-back is the
-        # occurrence at or after the high-water mark.
-        return (self.hwm, None)
+        # The request's bounds, read inclusively: within a segment they hold at most one
+        # instant of any local time, so a time repeated at a DST fall-back is that one.
+        return self.bounds
 
     @override
     def keep(self, record: dict, updated: dt.datetime | None) -> bool:
-        if updated is None:
-            return False
+        lo, hi = self.current()
+        if updated is None or updated < lo:
+            return False  # inclusive bounds: the previous segment's
         rid = record["id"]
         if self.clump_after is not None and updated != self.hwm:
             return False  # inclusive bounds: the neighbours of the clump second come later
+        if updated > hi:
+            # Rows come in time order: every row of the range came before this one.
+            self.past_range = True
+            return False
         if updated < self.hwm or (updated == self.hwm and (
             rid in self.seen or (self.hwm_id is not None and rid <= self.hwm_id)
         )):
             return False
-        if self.end is not None and updated > self.end:
+        if self.lazy and self.at_fold is None:
+            self.at_fold = self.unplaced(updated, self.bounds[0])
+        if self.lazy and self.at_fold is not None:
+            # A repeated local time (records come in time order, so all earlier ones are
+            # read): it and the rest of the page are read again in segments.
             return False
         if updated > self.hwm:
             self.hwm, self.hwm_id, self.seen = updated, None, {rid}
@@ -288,8 +348,20 @@ class V3SortedPlan(Plan):
             else:
                 self.clump_after, self.exclusive, self.clump_done_at = None, True, self.hwm
             return self.token(self.plan_params())
-        if not full:
-            return None
+        if self.at_fold is not None:
+            self.enter_span(self.at_fold)
+            self.at_fold, self.past_range, self.emitted_since_restart = None, False, 0
+            return self.token(self.plan_params())
+        if not full or self.past_range or (self.exclusive and self.hwm >= self.current()[1]):
+            # The range is read: on to the next segment, or past the span, or done.
+            self.past_range, self.emitted_since_restart = False, 0
+            if not self.lazy and self.segment + 1 < len(self.segments):
+                self.segment += 1
+            elif not self.lazy and self.floor <= self.end:
+                self.lazy = True
+            else:
+                return None
+            return self.token(self.plan_params())
         if self.emitted_since_restart == 0:
             if self.clump_done_at == self.hwm and self.exclusive:
                 if self.inclusive_bounds:
@@ -305,21 +377,34 @@ class V3SortedPlan(Plan):
 class IdWalkPlan(Plan):
     """Objects without an updated_at sort: walk all ids, keep records updated since start.
 
-    On v3/v4 (naive times) the walk is cut at each DST fall-back of the account's zone:
-    inside one segment, the segment's UTC bounds tell which occurrence a repeated local
-    time is.
+    On v3/v4 (naive times) a first walk over the whole range keeps the records whose local
+    time is not repeated at a DST fall-back; only where it met repeated times, the fall-back's
+    span is walked again in segments (`fold_cuts`) whose UTC bounds tell which occurrence a
+    repeated local time is.
     """
+
+    LAYOUT = "whole-then-folds"  # what `segment` in a saved walk means
 
     def __init__(self, stream: QueryStream, start: dt.datetime, tie_id: int | None) -> None:
         super().__init__(stream, start, tie_id)
         self.v5 = stream.api_version == 5
-        cuts = [] if self.v5 else fall_backs(stream.converter.tz, start, self.end)
-        edges: list[dt.datetime | None] = [start, *cuts, self.end]
-        self.segments = list(itertools.pairwise(edges))
+        # Segment 0 is [start, end]; then the segments of each repeated span (v3/v4 only).
+        self.segments = [(start, self.end)]
+        self.span_of: list[int | None] = [None]
+        self.repeated = [] if self.v5 else repeated_spans(stream.converter.tz, start, self.end)
+        cuts = fold_cuts(stream.converter.tz, start, self.end) if self.repeated else []
+        for k, (a, b) in enumerate(self.repeated):
+            lo, hi = max(a, start), min(b - SECOND, self.end)
+            if lo <= hi:
+                pieces = segments(lo, hi, cuts)
+                self.segments += pieces
+                self.span_of += [k] * len(pieces)
         walk = stream.stream_state.get("id_walk") or {}
-        if walk.get("start") != iso(start):
+        if walk.get("start") != iso(start) or (not self.v5 and walk.get("layout") != self.LAYOUT):
             walk = {}
         self.segment = min(int(walk.get("segment") or 0), len(self.segments) - 1)
+        # Spans whose repeated times the first walk met (indices into `repeated`).
+        self.needed = {int(k) for k in walk.get("spans") or []}
         self.after_id = int(walk.get("after_id") or 0)
         top = walk.get("max_updated_at")
         self.top = parse_utc(top) if top else None
@@ -335,14 +420,12 @@ class IdWalkPlan(Plan):
             if self.after_id:
                 params["idGreaterThan"] = self.after_id
         else:
-            lo, hi = self.segments[self.segment]
+            lo, hi = self.window()
             stem = replication_key(stream).removesuffix("_at")
             params = {"format": "json", "output": "bulk", "limit": self.limit,
                       "sort_by": "id", "sort_order": "ascending",
-                      f"{stem}_after": iso(t.cast("dt.datetime", lo) - SECOND),
+                      f"{stem}_after": iso(lo), f"{stem}_before": iso(hi),
                       **stream.v3_params}
-            if hi is not None:
-                params[f"{stem}_before"] = iso(hi + SECOND if hi == self.end else hi)
             if self.after_id:
                 params["id_greater_than"] = self.after_id
         if include:
@@ -361,16 +444,22 @@ class IdWalkPlan(Plan):
         return v3_rows(body, self.stream.v3_collection)
 
     @override
-    def window(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        return self.segments[self.segment]
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        # The segment's bounds as sent (exclusive), which an inclusive reading widens
+        # by a second each side: what a response can hold.
+        lo, hi = self.segments[self.segment]
+        return (lo - SECOND, hi + SECOND)
 
     @override
     def keep(self, record: dict, updated: dt.datetime | None) -> bool:
         lo, hi = self.segments[self.segment]
-        if updated is None or updated < t.cast("dt.datetime", lo):
-            return False
-        if hi is not None and (updated > hi or (updated == hi and hi != self.end)):
-            return False  # past the segment: the next segment reads it
+        if updated is None or updated < lo or updated > hi:
+            return False  # another segment's: read there
+        if self.segment == 0 and self.repeated:
+            span = next((k for k, (a, b) in enumerate(self.repeated) if a <= updated < b), None)
+            if span is not None:
+                self.needed.add(span)  # a repeated local time: read in that span's segments
+                return False
         if updated == self.start and self.hwm_id is not None and record["id"] <= self.hwm_id:
             return False
         if self.top is None or updated > self.top:
@@ -384,8 +473,10 @@ class IdWalkPlan(Plan):
         if self.page_rows >= self.limit and self.last_raw_id is not None:
             self.after_id = self.last_raw_id
             return self.token(self.base_params())
-        if self.segment + 1 < len(self.segments):
-            self.segment, self.after_id = self.segment + 1, 0
+        later = [i for i in range(self.segment + 1, len(self.segments))
+                 if self.span_of[i] in self.needed]
+        if later:
+            self.segment, self.after_id = later[0], 0
             return self.token(self.base_params())
         self.done = True
         return None
@@ -394,8 +485,9 @@ class IdWalkPlan(Plan):
     def checkpoint(self) -> None:
         top = iso(self.top) if self.top else None
         if not self.done:
-            walk = {"start": iso(self.start), "segment": self.segment,
-                    "after_id": self.after_id, "max_updated_at": top, "max_id": self.top_id}
+            walk = {"start": iso(self.start), "segment": self.segment, "layout": self.LAYOUT,
+                    "spans": sorted(self.needed), "after_id": self.after_id,
+                    "max_updated_at": top, "max_id": self.top_id}
             self.stream.checkpoint(extra={"id_walk": walk})
         elif self.top is not None and self.top >= self.start:
             self.stream.checkpoint(self.top, tie_id=self.top_id, extra={"id_walk": None})
