@@ -223,7 +223,6 @@ class LegacyAuthenticator(APIAuthenticatorBase):
             if rejected_token is None or rejected_token == self.api_key:
                 self.api_key = None
 
-
     def login(self) -> None:
         """POST email/password/user_key as a form; read the api_key from the JSON reply."""
         with self._lock:

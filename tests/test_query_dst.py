@@ -25,7 +25,8 @@ import pytest
 import requests
 
 from tap_pardot.convert import RecordConverter, fold_cuts, parse_utc, segments
-from tap_pardot.query import IdWalkPlan, V3SortedPlan
+from tap_pardot.query_idwalk import IdWalkPlan
+from tap_pardot.query_v3 import V3SortedPlan
 
 UTC = dt.timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")

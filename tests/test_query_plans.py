@@ -13,7 +13,9 @@ import requests
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, parse_utc
-from tap_pardot.query import IdWalkPlan, V3SortedPlan, V5SortedPlan
+from tap_pardot.query_idwalk import IdWalkPlan
+from tap_pardot.query_v3 import V3SortedPlan
+from tap_pardot.query_v5 import V5SortedPlan
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2025, 11, 1, tzinfo=UTC)

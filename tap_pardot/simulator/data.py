@@ -77,16 +77,7 @@ class Table:
         hit = self._orders.get(keys)
         if hit and hit[0] == self.version:
             return hit[1]
-        cols = [(self.column(c), desc) for c, desc in keys]
-
-        def key(i: int) -> tuple[Any, ...]:
-            out = []
-            for get, desc in cols:
-                v = get(i)
-                v = -1 if v is None else v
-                out.append(-v if desc else v)
-            return tuple(out)
-
+        key = self.sort_key(keys)
         if keys == (("id", False),):
             idx = list(range(len(self.ids)))
         else:
@@ -95,6 +86,7 @@ class Table:
         return idx
 
     def sort_key(self, keys: tuple[tuple[str, bool], ...]) -> Callable[[int], tuple[Any, ...]]:
+        """The sort key of `order` (keys as there), for bisecting an ordered index."""
         cols = [(self.column(c), desc) for c, desc in keys]
 
         def key(i: int) -> tuple[Any, ...]:

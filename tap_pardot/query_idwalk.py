@@ -1,0 +1,128 @@
+"""Query paging by id, for objects that cannot be filtered or sorted by `updated_at`.
+
+v5 prospect accounts and several v3/v4 objects are walked by id, filtering on `updated_at`
+client-side; the bookmark moves only when the walk is complete (an interrupted walk resumes
+by id from the state).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from typing_extensions import override
+
+from tap_pardot.convert import fold_cuts, parse_utc, repeated_spans, segments
+from tap_pardot.query_plan import SECOND, Plan, PlanStream, iso, replication_key
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+
+    import requests
+
+
+class IdWalkPlan(Plan):
+    """Objects without an updated_at sort: walk all ids, keep records updated since start.
+
+    On v3/v4 (naive times) a first walk over the whole range keeps the records whose local
+    time is not repeated at a DST fall-back; only where it met repeated times, the fall-back's
+    span is walked again in segments (`fold_cuts`) whose UTC bounds tell which occurrence a
+    repeated local time is.
+    """
+
+    LAYOUT = "whole-then-folds"  # what `segment` in a saved walk means
+
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None) -> None:
+        super().__init__(stream, start, tie_id)
+        self.v5 = stream.api_version == 5
+        # Segment 0 is [start, end]; then the segments of each repeated span (v3/v4 only).
+        self.segments = [(start, self.end)]
+        self.span_of: list[int | None] = [None]
+        self.repeated = [] if self.v5 else repeated_spans(stream.converter.tz, start, self.end)
+        cuts = fold_cuts(stream.converter.tz, start, self.end) if self.repeated else []
+        for k, (a, b) in enumerate(self.repeated):
+            lo, hi = max(a, start), min(b - SECOND, self.end)
+            if lo <= hi:
+                pieces = segments(lo, hi, cuts)
+                self.segments += pieces
+                self.span_of += [k] * len(pieces)
+        walk = stream.stream_state.get("id_walk") or {}
+        if walk.get("start") != iso(start) or (not self.v5 and walk.get("layout") != self.LAYOUT):
+            walk = {}
+        self.segment = min(int(walk.get("segment") or 0), len(self.segments) - 1)
+        # Spans whose repeated times the first walk met (indices into `repeated`).
+        self.needed = {int(k) for k in walk.get("spans") or []}
+        self.after_id = int(walk.get("after_id") or 0)
+        top = walk.get("max_updated_at")
+        self.top = parse_utc(top) if top else None
+        self.top_id: int | None = walk.get("max_id")
+        self.done = False
+
+    @override
+    def plan_params(self) -> dict[str, t.Any]:
+        stream = self.stream
+        if self.v5:
+            params: dict[str, t.Any] = {"fields": stream.v5_fields, "limit": self.limit,
+                                        "orderBy": "id ASC"}
+            if self.after_id:
+                params["idGreaterThan"] = self.after_id
+        else:
+            lo, hi = self.window()
+            stem = replication_key(stream).removesuffix("_at")
+            params = {"format": "json", "output": "bulk", "limit": self.limit,
+                      "sort_by": "id", "sort_order": "ascending",
+                      f"{stem}_after": iso(lo), f"{stem}_before": iso(hi),
+                      **stream.v3_params}
+            if self.after_id:
+                params["id_greater_than"] = self.after_id
+        return self.with_deleted(params)
+
+    @override
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        # The segment's bounds as sent (exclusive), which an inclusive reading widens
+        # by a second each side: what a response can hold.
+        lo, hi = self.segments[self.segment]
+        return (lo - SECOND, hi + SECOND)
+
+    @override
+    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+        lo, hi = self.segments[self.segment]
+        if updated is None or updated < lo or updated > hi:
+            return False  # another segment's: read there
+        if self.segment == 0 and self.repeated:
+            span = next((k for k, (a, b) in enumerate(self.repeated) if a <= updated < b), None)
+            if span is not None:
+                self.needed.add(span)  # a repeated local time: read in that span's segments
+                return False
+        if updated == self.start and self.hwm_id is not None and record["id"] <= self.hwm_id:
+            return False
+        if self.top is None or updated > self.top:
+            self.top, self.top_id = updated, record["id"]
+        elif updated == self.top:
+            self.top_id = max(self.top_id or 0, record["id"])
+        return True
+
+    @override
+    def next(self, response: requests.Response) -> dict[str, t.Any] | None:
+        if self.page_rows >= self.limit and self.last_raw_id is not None:
+            self.after_id = self.last_raw_id
+            return self.token(self.plan_params())
+        later = [i for i in range(self.segment + 1, len(self.segments))
+                 if self.span_of[i] in self.needed]
+        if later:
+            self.segment, self.after_id = later[0], 0
+            return self.token(self.plan_params())
+        self.done = True
+        return None
+
+    @override
+    def checkpoint(self) -> None:
+        top = iso(self.top) if self.top else None
+        if not self.done:
+            walk = {"start": iso(self.start), "segment": self.segment, "layout": self.LAYOUT,
+                    "spans": sorted(self.needed), "after_id": self.after_id,
+                    "max_updated_at": top, "max_id": self.top_id}
+            self.stream.checkpoint(extra={"id_walk": walk})
+        elif self.top is not None and self.top >= self.start:
+            self.stream.checkpoint(self.top, tie_id=self.top_id, extra={"id_walk": None})
+        else:
+            self.stream.checkpoint(self.start, tie_id=self.hwm_id, extra={"id_walk": None})
