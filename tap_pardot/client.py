@@ -270,6 +270,13 @@ class PardotStream(RESTStream[t.Any]):
         code, message = pardot_error(response)
         status = response.status_code
         if code is None and status < 400:
+            # Every API reply but a download (streamed, CSV) is JSON: a body that does not
+            # parse (cut off, a proxy's page) must not pass for an empty page.
+            streamed = response.__dict__.get("_content") is False  # requests' unread marker
+            if not streamed and response_json(response) is None:
+                where = urllib.parse.urlparse(response.url).path
+                raise RetriableAPIError(
+                    f"malformed reply (not JSON) on {where}: {response.text[:80]!r}", response)
             return
         if code == 122:
             msg = (f"Pardot's daily API limit is used up (error 122, {message}); the state is "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.client import response_json
+from tap_pardot.client import PardotAPIError, response_json
 from tap_pardot.convert import parse_utc
 from tap_pardot.settings import page_size
 
@@ -68,12 +68,16 @@ def replication_key(stream: t.Any) -> str:
 
 def v5_rows(body: t.Any) -> list[dict]:
     """The records of a v5 reply: `values`, absent or null on an empty one."""
-    return list((body or {}).get("values") or [])
+    if not isinstance(body, dict):
+        raise PardotAPIError(f"unexpected v5 reply, not an object: {str(body)[:80]!r}")
+    return list(body.get("values") or [])
 
 
 def v3_rows(body: t.Any, collection: str) -> list[dict]:
     """The records of a v3/v4 bulk reply: a list, one object, an absent key or null."""
-    result = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not ({"result", "@attributes"} & body.keys()):
+        raise PardotAPIError(f"unexpected v3/v4 reply, no `result`: {str(body)[:80]!r}")
+    result = body.get("result")
     if not isinstance(result, dict):
         return []
     rows = result.get(collection)

@@ -103,9 +103,13 @@ def discover_cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess[st
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
 
 
-def run_in_process(config: dict, *, catalog: dict, state: dict | None = None) -> Run:
-    """One sync by a TapPardot in this process (faster than the CLI), stdout parsed."""
+def run_in_process(config: dict, *, catalog: dict, state: dict | None = None,
+                   backoff_factor: float | None = None) -> Run:
+    """One sync by a TapPardot in this process (faster than the CLI), stdout parsed;
+    `backoff_factor` 0 makes retries immediate."""
     tap = TapPardot(config=config, catalog=catalog, state=state or {}, parse_env_config=False)
+    if backoff_factor is not None:
+        tap.run.backoff_factor = backoff_factor
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tap.sync_all()

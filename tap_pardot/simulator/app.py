@@ -205,6 +205,10 @@ class Simulator:
                 self.stats.error(status)
                 return Response(status, b"<html><body>Service Unavailable</body></html>",
                                 "text/html")
+            if (family not in ("oauth", "login") and kind != "export_download"
+                    and self.knobs.take("fault_malformed_count")):
+                self.stats.error("malformed")
+                return Response(200, b'{"values": [{"id": 1, "email": "cut-off', "application/json")
             if family == "oauth":
                 return fn(req)
             if family != "login":
