@@ -61,3 +61,18 @@ def test_about_lists_every_setting() -> None:
         check=True, capture_output=True, text=True,
     ).stdout
     assert set(json.loads(about)["settings"]["properties"]) >= DESIGN_SETTINGS
+
+
+def test_readme_streams_table_matches_the_tap() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- streams:begin -->")[1].split("<!-- streams:end -->")[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in table.strip().splitlines()[2:]]
+    documented = {name: (key, rkey, "export" in modes) for name, key, rkey, modes in rows}
+    tap = TapPardot(config={"start_date": "2025-01-01T00:00:00Z", "client_id": "x",
+                            "client_secret": "y", "refresh_token": "z",
+                            "pardot_business_unit_id": "0Uv000000000001AAA"},
+                    catalog={"streams": []}, parse_env_config=False)
+    actual = {name: (",".join(s.primary_keys), s.replication_key, bool(s.export_object))
+              for name, s in tap.streams.items()}
+    assert documented == actual
