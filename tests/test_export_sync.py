@@ -309,21 +309,26 @@ def test_pipelined_calls_and_count() -> None:
                      "read", "read", "download", "download"]
 
 
-def test_resume_uses_the_recorded_export() -> None:
-    records = make_records()
-    api = FakeExportApi(records, reads=5)
-    stream = FakeStream(api, export_window_days=30)
+def killed_while_processing(stream: FakeStream, api: FakeExportApi) -> dict:
+    """Run until the first poll of an export, kill the run there; the last state written."""
     served = api.request
 
-    def killed_while_processing(method: str, url: str, **kw: object) -> object:
+    def serve(method: str, url: str, **kw: object) -> object:
         if api.calls and api.calls[-1][0] == "read":
             raise KeyboardInterrupt
         return served(method, url, **kw)
 
-    stream.pardot_request = killed_while_processing
+    stream.pardot_request = serve
     with pytest.raises(KeyboardInterrupt):
         run(stream)
-    saved = copy.deepcopy(stream.states[-1])
+    return copy.deepcopy(stream.states[-1])
+
+
+def test_resume_uses_the_recorded_export() -> None:
+    records = make_records()
+    api = FakeExportApi(records, reads=5)
+    stream = FakeStream(api, export_window_days=30)
+    saved = killed_while_processing(stream, api)
     assert saved["exports"][0]["id"] == 100
 
     api.calls.clear()
@@ -493,17 +498,7 @@ def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
     server_now = START + timedelta(days=3)
     api = FakeExportApi(records, reads=5, clock=server_now, naive_clock=True)
     stream = FakeStream(api)
-    served = api.request
-
-    def killed_while_processing(method: str, url: str, **kw: object) -> object:
-        if api.calls and api.calls[-1][0] == "read":
-            raise KeyboardInterrupt
-        return served(method, url, **kw)
-
-    stream.pardot_request = killed_while_processing
-    with pytest.raises(KeyboardInterrupt):
-        run(stream)
-    saved = copy.deepcopy(stream.states[-1])
+    saved = killed_while_processing(stream, api)
     assert saved["exports"][0]["created_at"] == iso(server_now)
 
     api.clock = server_now + timedelta(days=2)  # later exports would see more
