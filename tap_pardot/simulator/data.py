@@ -38,8 +38,6 @@ class Table:
         self.version = 0
         self._build = builder_for(spec.name, spec.fields, extra)
         self._orders: dict[tuple[tuple[str, bool], ...], tuple[int, list[int]]] = {}
-        self._i_created = spec.index.get("created_at")
-        self._i_updated = spec.index.get("updated_at")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -53,9 +51,6 @@ class Table:
             for k, v in ov.items():
                 r[k] = v
         return r
-
-    def hash_of(self, i: int) -> int:
-        return row_hash(self.salt, self.ids[i])
 
     def find(self, rid: int) -> int:
         i = bisect.bisect_left(self.ids, rid)

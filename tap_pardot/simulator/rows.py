@@ -38,7 +38,6 @@ VA_TYPES = [
     (34, "Form Handler Success", "form_handler_id"),
     (36, "Opportunity Created", "opportunity_id"),
 ]
-VA_TYPE_CODES = [t[0] for t in VA_TYPES]
 
 FIRST = ["Ana", "Bob", "Zoë", "José", "Li", "O'Brien", "Renée", "Mohammed", "Élodie", None]
 LAST = ["Smith", "García", "Müller", "Smith, Jr.", 'Jones "JJ"', "Nguyễn", "Øster", "Kim"]
@@ -60,14 +59,6 @@ def mix(x: int) -> int:
 
 def row_hash(salt: int, rid: int) -> int:
     return mix(salt + rid * 0x9E3779B97F4A7C15)
-
-
-def va_type_index(h: int) -> int:
-    return h % len(VA_TYPES)
-
-
-def va_has_prospect(h: int) -> bool:
-    return (h >> 8) & 3 != 0
 
 
 class Ctx:
