@@ -21,6 +21,8 @@ from singer_sdk.authenticators import (
 )
 from typing_extensions import override
 
+from tap_pardot.settings import jwt_audience
+
 # Salesforce access tokens carry no `expires_in`; sessions default to 2 hours.
 TOKEN_LIFETIME_SECONDS = 3600
 BU_HEADER = "Pardot-Business-Unit-Id"
@@ -250,6 +252,10 @@ class LegacyAuthenticator(APIAuthenticatorBase):
                 "check `email`, `password` and `user_key`"
             raise AuthError(msg)
 
+    def update_access_token(self) -> None:
+        """Log in if no api key is held (the OAuth authenticators' name for it)."""
+        self.login()
+
     @override
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if not self.api_key:
@@ -288,7 +294,7 @@ def build_authenticator(
         )
     if flow == "jwt_bearer":
         return PardotJWTAuthenticator(
-            auth_endpoint=token_endpoint, audience=auth_url,
+            auth_endpoint=token_endpoint, audience=jwt_audience(config),
             client_id=config["client_id"], username=config["username"],
             private_key=config["private_key"],
             private_key_passphrase=config.get("private_key_passphrase"),

@@ -20,9 +20,10 @@ from typing_extensions import override
 
 from tap_pardot import schemas
 from tap_pardot.auth import AuthError, token_in
-from tap_pardot.convert import RecordConverter, parse_utc
+from tap_pardot.clock import SETTLE, PardotClock
+from tap_pardot.convert import RecordConverter, parse_utc, snake_to_camel
 from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
-from tap_pardot.settings import api_base_url
+from tap_pardot.settings import ConfigError, api_base_url
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -37,9 +38,23 @@ MAX_TRIES = 6
 class PardotAPIError(FatalAPIError):
     """A Pardot error that retrying will not fix; the message is one line."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None,
+                 pardot_message: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.pardot_message = pardot_message
+
+
+FIELD_ERRORS = frozenset({51, 180})  # an invalid or unknown field / invalid export fields
+
+
+def refused_names(error: PardotAPIError) -> list[str]:
+    """Field names a field error names (`...: grade.`, `...: a, b`); [] for other errors."""
+    text = error.pardot_message.strip()
+    if error.code not in FIELD_ERRORS or ":" not in text:
+        return []
+    tail = text.rsplit(":", 1)[1].strip().rstrip(".")
+    return [name.strip() for name in tail.split(",") if name.strip()]
 
 
 class TokenRejected(RetriableAPIError):
@@ -74,11 +89,14 @@ def response_json(response: requests.Response) -> t.Any:
     return cache["_pardot_json"]
 
 
+def is_json(response: requests.Response) -> bool:
+    """True if the reply says it is JSON."""
+    return "json" in response.headers.get("Content-Type", "").lower()
+
+
 def pardot_error(response: requests.Response) -> tuple[int | None, str]:
-    """(code, message) from a v5 `{"code","message"}` or v3/v4 `@attributes` envelope."""
-    ctype = response.headers.get("Content-Type", "")
-    if response.status_code < 400 and "json" not in ctype:
-        return None, ""
+    """(code, message) from a v5 `{"code","message"}` or v3/v4 `@attributes` envelope,
+    whatever the HTTP status and Content-Type (both undocumented for v3/v4 errors)."""
     body = response_json(response)
     if not isinstance(body, dict):
         return None, ""
@@ -106,9 +124,10 @@ class GatedSession(requests.Session):
     counts as in flight while its body is read.
     """
 
-    def __init__(self, gate: RequestGate) -> None:
+    def __init__(self, gate: RequestGate, clock: PardotClock) -> None:
         super().__init__()
         self.gate = gate
+        self.clock = clock
 
     @override
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
@@ -118,6 +137,7 @@ class GatedSession(requests.Session):
         except BaseException:
             release()
             raise
+        self.clock.observe(response)
         if not kwargs.get("stream"):
             release()
             return response
@@ -140,6 +160,7 @@ class RunContext:
     gate: RequestGate
     authenticator: Authenticator
     flow: str
+    clock: PardotClock
     backoff_factor: float = 1.0
     stop_reason: str | None = None
 
@@ -163,12 +184,16 @@ class PardotStream(RESTStream[t.Any]):
     export_object: t.ClassVar[str | None] = None
     export_procedure: t.ClassVar[str] = "filter_by_updated_at"
     export_deleted_argument: t.ClassVar[str | None] = None
-    export_unavailable_fields: t.ClassVar[tuple[str, ...]] = ()
+    # Property -> its v3/v4 name where that is not the property name (pardot-api.md §6):
+    # the pre-v5 name, which v3/v4 exports take and write, and v3/v4 queries return...
+    v3_names: t.ClassVar[t.Mapping[str, str]] = MappingProxyType({})
+    # ...unless the older v3/v4 query code returns yet another key (prospects' `crm_url`).
+    v3_query_names: t.ClassVar[t.Mapping[str, str]] = MappingProxyType({})
 
     primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
     replication_key = "updated_at"
     schema = StreamSchema(SchemaDirectory(resources.files(schemas)))
-    # Property name -> API name where it is not the camelCase (custom fields' fieldId).
+    # Custom field property -> its v5 name, the custom field's `apiFieldId` (`Level__c`).
     custom_api_names: t.Mapping[str, str] = MappingProxyType({})
     # State is written at safe points only (page ends, whole export windows), by checkpoint().
     STATE_MSG_FREQUENCY = 10**15
@@ -208,7 +233,7 @@ class PardotStream(RESTStream[t.Any]):
     @override
     def requests_session(self) -> requests.Session:
         if not isinstance(self._requests_session, GatedSession):
-            self._requests_session = GatedSession(self.run.gate)
+            self._requests_session = GatedSession(self.run.gate, self.run.clock)
         return self._requests_session
 
     @property
@@ -219,9 +244,50 @@ class PardotStream(RESTStream[t.Any]):
     @cached_property
     def converter(self) -> RecordConverter:
         """Rows (v5 JSON, v3/v4 JSON, CSV) -> typed records of this stream's schema."""
+        aliases = {self.wire_name(prop, version, query=query): prop
+                   for prop in self.schema["properties"]
+                   for version in (3, 5) for query in (False, True)}
         return RecordConverter(self.schema, self.config.get("timezone") or "UTC",
-                               replication_key=self.replication_key,
-                               aliases=self.custom_api_names)
+                               replication_key=self.replication_key, aliases=aliases)
+
+    def fetch_converter(self, *, csv: bool = False) -> RecordConverter:
+        """The converter for this run's records: the fetched properties only."""
+        return self.converter.for_fields(self.fetched_properties, csv=csv)
+
+    def wire_name(self, prop: str, api_version: int, *, query: bool = False) -> str:
+        """A property's name in requests and replies: v5 camelCase (a custom field's
+        apiFieldId, `Level__c`); v3/v4 its pre-v5 name (a custom field's bare fieldId,
+        `Level`), or with `query` the key v3/v4 queries return."""
+        custom = self.custom_api_names.get(prop)
+        if custom:
+            return custom if api_version >= 5 else custom.removesuffix("__c")
+        if api_version >= 5:
+            return snake_to_camel(prop)
+        if query and prop in self.v3_query_names:
+            return self.v3_query_names[prop]
+        return self.v3_names.get(prop, prop)
+
+    @cached_property
+    def refused_fields(self) -> set[str]:
+        """Properties this account refused this run (feature-flagged fields, array custom
+        fields on a v5 query...): no longer requested, and left out of records."""
+        return set()
+
+    def refuse(self, error: PardotAPIError, api_version: int) -> list[str]:
+        """The properties a field error names (51, 180), remembered as refused; [] if it
+        names none of ours. Logs one warning per property."""
+        names = refused_names(error)
+        wire = {self.wire_name(p, api_version, query=q): p
+                for p in self.schema["properties"] for q in (False, True)}
+        props = [wire[name] for name in names if name in wire]
+        if len(props) != len(names) or set(props) & {"id", self.replication_key}:
+            return []
+        for prop in props:
+            self.refused_fields.add(prop)
+            self.logger.warning("Stream %s: Pardot refused field %s for this account (%s); "
+                                "it is left out of the records of this run", self.name, prop,
+                                error.pardot_message)
+        return props
 
     @property
     def selected_properties(self) -> list[str]:
@@ -232,6 +298,11 @@ class PardotStream(RESTStream[t.Any]):
             if must not in names and must in self.schema["properties"]:
                 names.insert(0, must)
         return names
+
+    @property
+    def fetched_properties(self) -> list[str]:
+        """Selected properties less those refused: what is requested and emitted."""
+        return [name for name in self.selected_properties if name not in self.refused_fields]
 
     # Requests
 
@@ -256,6 +327,8 @@ class PardotStream(RESTStream[t.Any]):
         def send(request: requests.PreparedRequest, _context: t.Any = None) -> requests.Response:
             request = self.authenticator(request)
             response = self.requests_session.send(request, timeout=self.timeout, stream=stream)
+            if stream and response.status_code < 400 and not is_json(response):
+                return response  # a file: its body is read as it streams
             try:
                 self.validate_response(response)
             except Exception:
@@ -270,10 +343,9 @@ class PardotStream(RESTStream[t.Any]):
         code, message = pardot_error(response)
         status = response.status_code
         if code is None and status < 400:
-            # Every API reply but a download (streamed, CSV) is JSON: a body that does not
-            # parse (cut off, a proxy's page) must not pass for an empty page.
-            streamed = response.__dict__.get("_content") is False  # requests' unread marker
-            if not streamed and response_json(response) is None:
+            # Every API reply but a file is JSON: a body that does not parse (cut off, a
+            # proxy's page) must not pass for an empty page.
+            if response_json(response) is None:
                 where = urllib.parse.urlparse(response.url).path
                 raise RetriableAPIError(
                     f"malformed reply (not JSON) on {where}: {response.text[:80]!r}", response)
@@ -287,7 +359,7 @@ class PardotStream(RESTStream[t.Any]):
             self._token_refused(response, code, message)
         if code in RETRIABLE_CODES or status >= 500 or status == 429:
             raise RetriableAPIError(self._error_line(response, code, message), response)
-        raise PardotAPIError(self._error_line(response, code, message), code)
+        raise PardotAPIError(self._error_line(response, code, message), code, message)
 
     def _token_refused(self, response: requests.Response, code: int | None, msg: str) -> None:
         """Refresh and resend once; refused again means a credentials problem."""
@@ -363,6 +435,12 @@ class PardotStream(RESTStream[t.Any]):
             value = bookmark.isoformat() if isinstance(bookmark, dt.datetime) else bookmark
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = value
+            # The SDK promotes its progress markers (the highest value emitted) to the
+            # bookmark when the stream ends: keep them at the checkpoint, the safe point.
+            markers = state.get("progress_markers")
+            if isinstance(markers, dict):
+                markers["replication_key"] = self.replication_key
+                markers["replication_key_value"] = value
             if tie_id is None:
                 state.pop("tie_break", None)
             else:
@@ -395,6 +473,49 @@ class PardotStream(RESTStream[t.Any]):
         if tie.get("updated_at") and tie["updated_at"] == value and parse_utc(value) == start:
             tie_id = int(tie["id"])
         return start, tie_id
+
+    def read_bound(self) -> dt.datetime:
+        """The newest time this stream reads up to in this run (whole seconds, UTC).
+
+        Pardot's clock (see clock.py) less `SETTLE`, as v5 reads may lag up to 60 s, or
+        `end_date` if earlier. The same for every request of the stream's run, and logged once.
+        """
+        bound = self.__dict__.get("_read_bound")
+        if bound is not None:
+            return t.cast("dt.datetime", bound)
+        if not self.run.clock.observed:
+            self.authenticator.update_access_token()  # its reply's `Date` sets the clock
+        bound = self.run.clock.now() - SETTLE
+        end = self.end_date
+        if end is not None and end < bound:
+            bound = end.replace(microsecond=0)
+            self.logger.info("Stream %s: reading changes up to %s (end_date)", self.name,
+                             bound.isoformat())
+        else:
+            self.logger.info("Stream %s: reading changes up to %s by Pardot's clock; newer "
+                             "ones next run", self.name, bound.isoformat())
+        self.__dict__["_read_bound"] = bound
+        return bound
+
+    def check_timezone(self, raw: t.Any, where: str) -> None:
+        """Stop if `timezone` is not the API user's: on v5 Pardot writes its times with that
+        user's UTC offset, and a wrong zone would shift every naive time (export CSVs)."""
+        if self.api_version < 5 or not isinstance(raw, str) or "_tz_checked" in self.__dict__:
+            return
+        try:
+            stamp = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            return
+        if stamp.utcoffset() is None:
+            return
+        self.__dict__["_tz_checked"] = True
+        tz = self.converter.tz
+        expected = stamp.astimezone(tz).utcoffset()
+        if expected != stamp.utcoffset():
+            msg = (f"Setting `timezone` is {self.config.get('timezone') or 'UTC'}, but Pardot "
+                   f"wrote {where} as {raw}, in another zone (the API user's): set `timezone` "
+                   "to the API user's IANA timezone")
+            raise ConfigError(msg)
 
     @property
     def end_date(self) -> dt.datetime | None:

@@ -7,6 +7,7 @@ once and the row loop does a dict lookup and one call per field.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import json
@@ -20,6 +21,7 @@ Window = tuple[dt.datetime | None, dt.datetime | None]
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
 _INT, _BOOL, _DATETIME, _STR, _NUM, _LIST, _ANY = range(7)
+_ESCAPED = frozenset("=+@")
 
 
 def snake_to_camel(name: str) -> str:
@@ -98,8 +100,8 @@ def to_list(value: t.Any) -> list[str] | None:
 class RecordConverter:
     """Convert rows of one stream; naive times are read in `tz` (the API user's zone).
 
-    `aliases` maps property names to the API's own spelling where it is neither the
-    snake_case name nor its camelCase (custom fields: `partner_level__c` <- `Partner_Level__c`).
+    Row keys are read as property names, their camelCase (v5), or `aliases`: other
+    spellings -> property (v3/v4 names such as `crm_lead_fid`, custom fields' API names).
     """
 
     def __init__(
@@ -120,11 +122,23 @@ class RecordConverter:
             spec = (name, _kind(prop))
             self._fields[name] = spec
             self._fields.setdefault(snake_to_camel(name), spec)
-        for name, api_name in (aliases or {}).items():
-            if name in self._fields:
-                self._fields[api_name] = self._fields[name]
+        for api_name, name in (aliases or {}).items():
+            if name in props:
+                self._fields.setdefault(api_name, self._fields[name])
         self.replication_key = replication_key
         self._rkey_names = (replication_key or "", snake_to_camel(replication_key or ""))
+        self._unescape = False
+
+    def for_fields(self, names: t.Iterable[str], *, csv: bool = False) -> RecordConverter:
+        """A converter whose records hold only `names` (a value not fetched is left out,
+        never emitted as null); with `csv`, Pardot's formula escape is undone: export CSVs
+        write a string that starts with `=`, `+` or `@` with a backslash first (§4c)."""
+        other = copy.copy(self)
+        other._template = dict.fromkeys(name for name in names if name in self._template)
+        other._fields = {key: spec for key, spec in self._fields.items()
+                         if spec[0] in other._template}
+        other._unescape = csv
+        return other
 
     def convert(
         self,
@@ -159,7 +173,11 @@ class RecordConverter:
             elif kind == _BOOL:
                 out[name] = value if type(value) is bool else to_bool(value)
             elif kind == _STR:
-                out[name] = value if type(value) is str else _to_str(value)
+                if type(value) is not str:
+                    value = _to_str(value)
+                elif self._unescape and value[0] == "\\" and value[1:2] in _ESCAPED:
+                    value = value[1:]
+                out[name] = value
             elif kind == _NUM:
                 out[name] = value if isinstance(value, (int, float)) else Decimal(str(value))
             elif kind == _LIST:

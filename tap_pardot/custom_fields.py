@@ -1,12 +1,13 @@
 """Prospect custom fields: their definitions, read once at discovery, as typed properties.
 
-A custom field becomes the property named by its API name lowercased (`Partner_Level__c` ->
-`partner_level__c`), typed from its definition: Number -> number, Date -> date-time,
-multi-value (Checkbox, Multi-Select, or "record multiple responses") -> array of strings,
-anything else -> string. Requests (v5 `fields`, export `fields`) and rows (v5 and v3/v4 JSON
-keys, CSV headers) use the API name exactly as Pardot spells it; the catalog keeps it as the
-property's `title`, so a sync from a saved catalog needs no extra call (a catalog property
-without a `title` is requested by its property name as is).
+A custom field's v5 name is its `apiFieldId`, the field id plus `__c` (`Partner_Level__c`);
+v3/v4 name it by the bare field id (`Partner_Level`) (pardot-api.md §3c). It becomes the
+property named by the v5 name lowercased (`partner_level__c`) on every version and path,
+typed from its definition: Number -> number, Date -> date-time, multi-value (Checkbox,
+Multi-Select, or "record multiple responses") -> array of strings, anything else -> string.
+Requests and rows use the names exactly as Pardot spells them (`PardotStream.wire_name`);
+the catalog keeps the v5 name as the property's `title`, so a sync from a saved catalog needs
+no extra call.
 
 If the definitions cannot be read (the API user lacks the permission: errors 46/49, or any
 other failure) discovery logs one warning and goes on without custom fields.
@@ -22,7 +23,8 @@ from tap_pardot.client import PardotStream, response_json
 from tap_pardot.convert import to_bool
 from tap_pardot.settings import api_base_url
 
-V5_FIELDS = "id,name,fieldId,type,isRecordMultipleResponses"
+V5_FIELDS = "id,name,fieldId,apiFieldId,type,isRecordMultipleResponses"
+SUFFIX = "__c"  # apiFieldId = fieldId + SUFFIX
 MULTI_TYPES = frozenset({"checkbox", "multiselect"})
 MAX_PAGES = 50  # 50,000 fields on v5, 10,000 on v3/v4: far more than an account holds
 
@@ -31,7 +33,7 @@ MAX_PAGES = 50  # 50,000 fields on v5, 10,000 on v3/v4: far more than an account
 class CustomField:
     """One custom field definition."""
 
-    api_name: str  # fieldId (v5) / field_id (v3/v4), as Pardot spells it
+    api_name: str  # the v5 name, apiFieldId (`Partner_Level__c`)
     type: str = "Text"
     multiple: bool = False  # isRecordMultipleResponses
     label: str | None = None
@@ -70,7 +72,8 @@ def parse_definitions(body: t.Any, api_version: int) -> list[CustomField]:
         keys = ("field_id", "type", "is_record_multiple_responses", "name")
     out = []
     for row in rows:
-        api_name, kind, multiple, label = (row.get(key) for key in keys)
+        field_id, kind, multiple, label = (row.get(key) for key in keys)
+        api_name = row.get("apiFieldId") or (f"{field_id}{SUFFIX}" if field_id else None)
         if api_name:
             out.append(CustomField(str(api_name), str(kind or "Text"),
                                    multiple not in (None, "") and to_bool(multiple),

@@ -11,13 +11,13 @@ in flight are recorded in the stream's state, so an interrupted run resumes them
                   "signature": "...", "created_at": "<Pardot's createdAt, UTC>",
                   "attempt": 1}]}
 
-Pardot's clock, not this machine's, bounds the bookmark. Windows are planned up to now by
-this machine's clock, but an export holds only "data up until the creation date of the
-export": its `createdAt` (create and read replies), Pardot's clock. If Pardot's clock is
-behind this machine's, a window ending after `createdAt` holds data only up to it: its
-bookmark stops at `createdAt` minus `CLOCK_MARGIN`, and it is the run's last window (later
-windows would be empty, and a bookmark past Pardot's clock would skip every change it
-stamps next). A resumed export's `createdAt` comes from its read reply, else from state.
+Windows are half-open, `[start, end)`, and the bookmark is the end of the last whole one:
+every record stamped before it was emitted. Pardot's clock, not this machine's, bounds the
+range: windows are planned up to the stream's read bound (Pardot's clock from the `Date`
+header less `SETTLE`, see clock.py). An export also holds only "data up until the creation
+date of the export", its `createdAt`: a window reaching past `createdAt` less `CLOCK_MARGIN`
+(a resumed export, or no `Date` header seen) stops there, and is the run's last window.
+A resumed export's `createdAt` comes from its read reply, else from state.
 
 Naive CSV times are read in `timezone`. The replication key's value is placed by the window
 (so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
@@ -32,15 +32,16 @@ import time
 import typing as t
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from singer_sdk.exceptions import FatalAPIError
 
-from tap_pardot.client import PardotAPIError
+from tap_pardot.client import PardotAPIError, refused_names
+from tap_pardot.clock import SETTLE
 from tap_pardot.convert import parse_utc
 from tap_pardot.export_api import ExportApi, ExportStatus
 from tap_pardot.export_download import Downloader
-from tap_pardot.export_spec import api_field_name, export_fields, export_spec, run_range
+from tap_pardot.export_spec import export_fields, export_spec, run_range
 from tap_pardot.export_windows import SLACK, Window, cut_windows, iso, poll_wait
 from tap_pardot.settings import api_base_url
 
@@ -52,17 +53,17 @@ if t.TYPE_CHECKING:
 MAX_ATTEMPTS = 3  # exports created per window before a Failed one becomes an error
 PROGRESS_SECONDS = 30.0
 RESUMED = "recorded in state"  # the state of an export resumed from state, until read
-# A window's bookmark stays this far below its export's `createdAt` (Pardot's clock). It
-# must be >= 1 s: `createdAt` has one-second resolution, so changes in that very second may
-# or may not be in the export. And a change stamped just before `createdAt` may become
-# visible to the export's reader a little later (write and replica/cache latency; v5 reads
-# may lag up to 60 s), so the margin matches the query path's settling time (query.SETTLE).
-# The cost: the next run fetches these two minutes' changes again (targets upsert by id).
-CLOCK_MARGIN = timedelta(minutes=2)
+# What an export holds for sure: changes stamped up to its `createdAt` less this, as a
+# change stamped just before may become visible to the export's reader a little later.
+CLOCK_MARGIN = SETTLE
 
 
 class ExportError(PardotAPIError):
     """An export could not be completed; the state keeps what is needed to resume."""
+
+
+class FieldsRefused(PardotAPIError):
+    """The export refused a selected field: the query path can deliver it instead."""
 
 
 @dataclass
@@ -85,10 +86,12 @@ class _Job:
 
     @property
     def covered_until(self) -> datetime:
-        """The window's safe bookmark: its end, or below Pardot's clock at creation."""
-        if self.created_at is None or self.window.end <= self.created_at - CLOCK_MARGIN:
+        """The end of what the window's export holds for sure: the window's end, or what
+        settled before Pardot's clock at the export's creation, if earlier."""
+        if self.created_at is None:
             return self.window.end
-        return max(self.window.start, self.created_at - CLOCK_MARGIN)
+        settled = self.created_at - CLOCK_MARGIN + SLACK
+        return min(self.window.end, max(self.window.start, settled))
 
     def to_state(self, signature: str, api_version: int) -> dict:
         return {
@@ -112,7 +115,10 @@ class ExportSync:
         *,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        fallback: bool = False,
     ) -> None:
+        """`fallback`: a field the export refuses ends the export path with FieldsRefused
+        (the caller queries instead); otherwise the field is dropped and the export retried."""
         config = stream.config
         spec = export_spec(stream)
         if spec is None:
@@ -128,29 +134,25 @@ class ExportSync:
         self.poll_unit = float(config.get("export_poll_seconds", 60))
         self.timeout = float(config.get("export_timeout_hours", 24)) * 3600
         self.workers = int(config.get("max_concurrency") or 5)
-        self.props = export_fields(stream)
-        # Without include_deleted, ask for `deleted: all` anyway and drop the recycle bin's
-        # rows here: the 2020 docs say prospects accept only `all`, so this reads every way.
-        self.drop_deleted = (
-            not self.include_deleted
-            and spec.deleted_argument is not None
-            and "is_deleted" in stream.schema.get("properties", {})
-        )
-        if self.drop_deleted and "is_deleted" not in self.props:
-            self.props.append("is_deleted")
-        self.fields = [api_field_name(p, self.api_version) for p in self.props]
         self.api = ExportApi(stream.pardot_request, api_base_url(config), self.api_version,
                              self.tz)
-        self.converter = stream.converter
-        # A recorded export is resumed only by a run that would have made the same one.
-        text = "|".join([spec.object, spec.procedure, str(self.include_deleted),
-                         str(self.tz), *sorted(self.fields)])
-        self.signature = hashlib.sha256(text.encode()).hexdigest()[:16]
+        self.fallback = fallback
+        self._use_fields()
         self._inflight: dict[datetime, _Job] = {}  # the current export of each window
         self._windows: list[Window] = []
         self._resumable: dict[datetime, dict] = {}
-        self._tail: set[t.Any] = set()  # ids near the previous window's end
         self._rows = 0
+
+    def _use_fields(self) -> None:
+        """The fields to export (all fetched properties) and what follows from them."""
+        stream = self.stream
+        self.props = export_fields(stream)
+        self.fields = [stream.wire_name(p, self.api_version) for p in self.props]
+        self.converter = stream.fetch_converter(csv=True)
+        # A recorded export is resumed only by a run that would have made the same one.
+        text = "|".join([self.spec.object, self.spec.procedure, str(self.include_deleted),
+                         str(self.tz), *sorted(self.fields)])
+        self.signature = hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # -- planning -------------------------------------------------------------------------
 
@@ -159,17 +161,36 @@ class ExportSync:
         start, end = run_range(self.stream, self.context)
         windows: list[Window] = []
         cursor = start
-        for record in self.stream.get_context_state(self.context).get("exports") or []:
+        recorded = self.stream.get_context_state(self.context).get("exports") or []
+        for k, record in enumerate(recorded):
             window = self._recorded_window(record, cursor, end)
             if window is None:
-                self.log.info("Not resuming export %s from state: %s", record.get("id"),
-                              "it does not match this run's window or settings")
+                for stale in recorded[k:]:
+                    self._cancel_stale(stale)
                 break
             windows.append(window)
             self._resumable[window.start] = record
             cursor = window.end
         windows += cut_windows(cursor, end, self.window_days, self.tz)
         return windows
+
+    def _cancel_stale(self, record: dict) -> None:
+        """Cancel an export an earlier run left that this run will not use, so it does not
+        hold the account's one-at-a-time queue (a finished one cannot be: that is fine)."""
+        try:
+            export_id = int(record["id"])
+            same_api = int(record.get("api_version", 0)) == self.api_version
+        except (KeyError, TypeError, ValueError):
+            return
+        self.log.info("Stream %s: export %d recorded in state does not match this run's "
+                      "window or settings: %s", self.stream.name, export_id,
+                      "canceling it" if same_api else "left alone (another API version)")
+        if same_api:
+            try:
+                self.api.cancel(export_id)
+            except PardotAPIError as exc:
+                self.log.info("Stream %s: export %d not canceled: %s", self.stream.name,
+                              export_id, exc)
 
     def _recorded_window(self, record: dict, cursor: datetime, end: datetime) -> Window | None:
         try:
@@ -251,9 +272,19 @@ class ExportSync:
         return job
 
     def _create(self, window: Window, *, attempt: int) -> _Job:
-        deleted = self.include_deleted or self.drop_deleted
-        body = self.spec.body(self.fields, window, include_deleted=deleted)
-        status = self.api.create(body)
+        while True:
+            body = self.spec.body(self.fields, window, include_deleted=self.include_deleted,
+                                  api_version=self.api_version)
+            try:
+                status = self.api.create(body)
+                break
+            except PardotAPIError as exc:
+                if self.fallback and refused_names(exc):
+                    raise FieldsRefused(str(exc), exc.code, exc.pardot_message) from None
+                if not self.stream.refuse(exc, self.api_version):
+                    raise
+                self._use_fields()
+        self.stream.check_timezone(status.raw_created_at, "an export's createdAt")
         now = self.monotonic()
         job = _Job(window, status, None, attempt=attempt,
                    next_poll=now + poll_wait(0, self.poll_unit), waiting_since=now)
@@ -334,11 +365,12 @@ class ExportSync:
     def _download(self, job: _Job, k: int, n: int) -> Iterator[dict]:
         window, files = job.window, job.status.files
         name, field_name = self.stream.name, self.spec.window_field
-        low, high = iso(window.start + SLACK), iso(window.end - SLACK)
+        # Rows outside the window (bounds read inclusively) belong to a neighbour, and rows
+        # past what settled before the export was created to the next run.
+        low, high = iso(window.start), iso(job.covered_until)
         bounds = (window.after, window.before)
-        previous, tail = self._tail, set()
         convert = self.converter.convert
-        done = rows = skipped = 0
+        done = rows = 0
         last_log = began = self.monotonic()
         self.log.info("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
                       name, k + 1, n, len(files), min(self.workers, len(files) or 1))
@@ -351,14 +383,8 @@ class ExportSync:
                 continue
             for row in second:
                 record = convert(dict(zip(first, row, strict=True)), window=bounds)
-                stamp = record.get(field_name) or ""
-                key = record.get("id")
-                if stamp >= high:
-                    tail.add(key)
-                if stamp <= low and key in previous:
-                    skipped += 1  # already emitted from the previous window's overlap second
-                    continue
-                if self.drop_deleted and record.get("is_deleted"):
+                stamp = record.get(field_name)
+                if stamp is not None and not low <= stamp < high:
                     continue
                 rows += 1
                 self._rows += 1
@@ -366,10 +392,8 @@ class ExportSync:
             if self.monotonic() - last_log >= PROGRESS_SECONDS:
                 last_log = self.monotonic()
                 self._log_rate(k, n, rows, began)
-        self._tail = tail
-        self.log.info("Stream %s: window %d of %d done: %d rows from %d file(s) (%d already "
-                      "emitted from the overlap with the previous window)",
-                      name, k + 1, n, rows, len(files), skipped)
+        self.log.info("Stream %s: window %d of %d done: %d rows from %d file(s)",
+                      name, k + 1, n, rows, len(files))
         self._log_rate(k, n, rows, began)
 
     def _log_rate(self, k: int, n: int, rows: int, began: float) -> None:
@@ -389,14 +413,7 @@ class ExportSync:
                 "window's end, and holds data up to then: the bookmark stops at %s",
                 self.stream.name, job.status.id, iso(job.created_at), iso(covered),
             )
-        value = iso(covered)
-        # Rows arrive unsorted and feed the SDK's progress markers, which the SDK promotes to
-        # the bookmark when the stream ends: set them to the new bookmark, the safe point.
-        markers = self.stream.get_context_state(self.context).get("progress_markers")
-        if isinstance(markers, dict):
-            markers["replication_key"] = self.stream.replication_key
-            markers["replication_key_value"] = value
-        self._emit_state(value)
+        self._emit_state(iso(covered))
 
     def _emit_state(self, bookmark: str | None = None) -> None:
         """STATE with the exports in flight (and the new bookmark, at a window's end)."""

@@ -1,4 +1,9 @@
-"""The Export API on v5 and v3/v4: create, read, file downloads, and its replies.
+"""The Export API on v5 and v3/v4: create, read, cancel, file downloads, and its replies.
+
+v5 (pardot-api.md §4b): `POST /api/v5/exports?fields=...`, `GET /api/v5/exports/{id}?fields=...`
+(the `fields` query parameter picks the Export resource's properties; the state is `status`),
+`POST /api/v5/exports/{id}/do/cancel`. v3/v4 (§4a): `/api/export/version/N/do/create`,
+`do/read/id/N`, `do/cancel/id/N`, the state is `state`, and the reply may come wrapped.
 
 An export's `createdAt` is Pardot's own clock: the export holds "all data up until the
 creation date", so the export path bounds its bookmark by it (see export.py).
@@ -19,6 +24,7 @@ if t.TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 TERMINAL_STATES = frozenset({"Complete", "Failed", "Canceled", "Cancelled"})
+V5_FIELDS = "id,status,isExpired,createdAt,updatedAt"  # the Export resource's, on v5
 
 
 class Requester(t.Protocol):
@@ -44,6 +50,7 @@ class ExportStatus:
     is_expired: bool = False
     files: list[str] = field(default_factory=list)
     created_at: datetime | None = None  # Pardot's clock when the export was created (UTC)
+    raw_created_at: str | None = None  # as Pardot wrote it (its offset tells the user's zone)
 
     @property
     def finished(self) -> bool:
@@ -61,12 +68,14 @@ class ExportStatus:
             msg = f"Malformed export reply from Pardot: {str(payload)[:200]!r}"
             raise PardotAPIError(msg)
         refs = body.get("resultRefs", body.get("resultsRef", body.get("resultRef")))
+        raw = body.get("createdAt", body.get("created_at"))
         return cls(
             id=int(body["id"]),
-            state=str(body.get("state") or ""),
+            state=str(body.get("status") or body.get("state") or ""),
             is_expired=body.get("isExpired") not in (None, "") and to_bool(body["isExpired"]),
             files=normalise_refs(refs),
             created_at=_created_at(body, tz),
+            raw_created_at=raw if isinstance(raw, str) else None,
         )
 
 
@@ -121,25 +130,33 @@ class ExportApi:
         host = host.rstrip("/")
         if self.api_version >= 5:
             self._base = f"{host}/api/v5/exports"
-            self._params: dict | None = None
         else:
             self._base = f"{host}/api/export/version/{self.api_version}/do"
-            self._params = {"format": "json"}
 
-    def _url(self, op: str, export_id: int | None = None) -> str:
+    def _call(self, method: str, op: str, export_id: int | None = None,
+              body: dict | None = None) -> ExportStatus:
         if self.api_version >= 5:
-            return self._base if export_id is None else f"{self._base}/{export_id}"
-        return f"{self._base}/{op}" + ("" if export_id is None else f"/id/{export_id}")
+            url = self._base if export_id is None else f"{self._base}/{export_id}"
+            url += "/do/cancel" if op == "cancel" else ""
+            fields = V5_FIELDS + (",resultRefs" if op == "read" else "")
+            params = {"fields": fields}
+        else:
+            url = f"{self._base}/{op}" + ("" if export_id is None else f"/id/{export_id}")
+            params = {"format": "json"}
+        reply = self._request(method, url, params=params, json=body)
+        return ExportStatus.from_payload(response_json(reply), self.tz)
 
     def create(self, body: dict) -> ExportStatus:
         """POST a new export; it queues behind the account's earlier exports."""
-        reply = self._request("POST", self._url("create"), params=self._params, json=body)
-        return ExportStatus.from_payload(response_json(reply), self.tz)
+        return self._call("POST", "create", body=body)
 
     def read(self, export_id: int) -> ExportStatus:
         """GET the export's state and, once Complete, its file URLs (costs an API call)."""
-        reply = self._request("GET", self._url("read", export_id), params=self._params)
-        return ExportStatus.from_payload(response_json(reply), self.tz)
+        return self._call("GET", "read", export_id)
+
+    def cancel(self, export_id: int) -> ExportStatus:
+        """Cancel a Waiting or Processing export (Pardot refuses a finished one: 178)."""
+        return self._call("POST", "cancel", export_id)
 
     def download(self, url: str) -> requests.Response:
         """GET one result file, streamed."""

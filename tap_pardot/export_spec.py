@@ -1,4 +1,10 @@
-"""What a stream exports: the object, the procedure and its arguments, the fields."""
+"""What a stream exports: the procedure, its arguments and the fields, on each API version.
+
+v5 (pardot-api.md §4b): `{"fields": [v5 names], "procedure": {"name": "Prospect/FilterByUpdatedAt",
+"arguments": {"updatedAfter": ..., "deleted": ...}}}`, no `object`. v3/v4 (§4a): `{"object":
+"prospect", "fields": [pre-v5 names], "procedure": {"name": "filter_by_updated_at", "arguments":
+{"updated_after": ...}}}`. Streams declare the v3/v4 spelling; the v5 one is derived from it.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tap_pardot.client import PardotAPIError
-from tap_pardot.convert import UTC, parse_utc, snake_to_camel
-from tap_pardot.export_windows import Window, iso
+from tap_pardot.convert import snake_to_camel
+from tap_pardot.export_windows import SLACK, Window, iso
 
 if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream
@@ -16,9 +22,15 @@ if t.TYPE_CHECKING:
 MAX_FIELDS = 150
 
 
+def pascal(name: str) -> str:
+    """`filter_by_updated_at` -> `FilterByUpdatedAt`, `visitorActivity` -> `VisitorActivity`."""
+    camel = snake_to_camel(name)
+    return camel[:1].upper() + camel[1:]
+
+
 @dataclass(frozen=True)
 class ExportSpec:
-    """What to export: the object, the procedure, and its arguments' spelling."""
+    """What to export: the object and procedure (v3/v4 spelling), and its `deleted` argument."""
 
     object: str
     procedure: str
@@ -26,34 +38,48 @@ class ExportSpec:
 
     @property
     def window_field(self) -> str:
-        """The record field the procedure filters on (``updated_at`` or ``created_at``)."""
+        """The record field the procedure filters on (`updated_at` or `created_at`)."""
         subject = self.procedure.removeprefix("filter_by_")
         return subject if subject in {"updated_at", "created_at"} else "updated_at"
 
-    def arguments(self, window: Window, *, include_deleted: bool) -> dict[str, str]:
-        """Procedure arguments: snake_case bounds with explicit offsets, ``deleted``."""
-        prefix = self.window_field.removesuffix("_at")
-        args = {f"{prefix}_after": iso(window.after), f"{prefix}_before": iso(window.before)}
-        if include_deleted and self.deleted_argument:
-            args[self.deleted_argument] = "all"
+    def procedure_name(self, api_version: int) -> str:
+        """`Prospect/FilterByUpdatedAt` on v5, `filter_by_updated_at` on v3/v4."""
+        if api_version >= 5:
+            return f"{pascal(self.object)}/{pascal(self.procedure)}"
+        return self.procedure
+
+    def arguments(self, window: Window, *, include_deleted: bool,
+                  api_version: int) -> dict[str, t.Any]:
+        """The window's bounds (exclusive, ATOM with an offset) and an explicit `deleted`."""
+        stem = self.window_field.removesuffix("_at")
+        args: dict[str, t.Any] = {f"{stem}_after": iso(window.after),
+                                  f"{stem}_before": iso(window.before)}
+        if self.deleted_argument:
+            args[self.deleted_argument] = "all" if include_deleted else False
+        if api_version >= 5:
+            return {snake_to_camel(name): value for name, value in args.items()}
         return args
 
-    def body(self, fields: list[str], window: Window, *, include_deleted: bool) -> dict:
-        """The create request's JSON body."""
+    def body(self, fields: list[str], window: Window, *, include_deleted: bool,
+             api_version: int) -> dict[str, t.Any]:
+        """The create request's JSON body; `fields` are wire names for `api_version`."""
         if len(fields) > MAX_FIELDS:
             msg = (
                 f"{len(fields)} fields selected; the Export API allows at most {MAX_FIELDS}: "
                 "deselect some, or use `sync_mode: query` for this stream"
             )
             raise PardotAPIError(msg)
-        return {
-            "object": self.object,
+        body: dict[str, t.Any] = {
             "fields": fields,
             "procedure": {
-                "name": self.procedure,
-                "arguments": self.arguments(window, include_deleted=include_deleted),
+                "name": self.procedure_name(api_version),
+                "arguments": self.arguments(window, include_deleted=include_deleted,
+                                            api_version=api_version),
             },
         }
+        if api_version < 5:
+            body = {"object": self.object, **body}
+        return body
 
 
 def export_spec(stream: Stream) -> ExportSpec | None:
@@ -64,40 +90,13 @@ def export_spec(stream: Stream) -> ExportSpec | None:
                       stream.export_deleted_argument)
 
 
-class CustomName(str):
-    """A custom field's property name that carries its API name (`Partner_Level__c`)."""
-
-    api_name: str
-
-    def __new__(cls, name: str, api_name: str) -> CustomName:
-        self = super().__new__(cls, name)
-        self.api_name = api_name
-        return self
-
-
 def export_fields(stream: Stream) -> list[str]:
-    """Selected properties the Export API can return (`id` and `updated_at` always)."""
-    skip = set(stream.export_unavailable_fields)
-    custom = getattr(stream, "custom_api_names", None) or {}
-    return [CustomName(name, custom[name]) if name in custom else name
-            for name in stream.selected_properties if name not in skip]
-
-
-def api_field_name(name: str, api_version: int) -> str:
-    """The name the export request and CSV header use: camelCase on v5, snake on v3/v4;
-    a custom field's API name (its fieldId) on both."""
-    custom = getattr(name, "api_name", None)
-    if custom:
-        return str(custom)
-    return snake_to_camel(name) if api_version >= 5 else name
+    """Selected properties to export: all but those Pardot refused this run."""
+    return [name for name in stream.selected_properties if name not in stream.refused_fields]
 
 
 def run_range(stream: Stream, context: dict | None) -> tuple[datetime, datetime]:
-    """(start, end) of this run: the bookmark or start_date, to end_date or now (UTC)."""
-    start = stream.get_starting_timestamp(context)
-    if start is None:
-        msg = "Setting `start_date` is required"
-        raise PardotAPIError(msg)
-    now = datetime.now(UTC)
-    end = min(parse_utc(stream.config["end_date"]), now) if stream.config.get("end_date") else now
-    return start.astimezone(UTC).replace(microsecond=0), end.replace(microsecond=0)
+    """This run's half-open range `[start, end)`: from the bookmark or `start_date` to just
+    past the stream's read bound (Pardot's clock)."""
+    start, _ = stream.resume_point(context)
+    return start.replace(microsecond=0), stream.read_bound() + SLACK

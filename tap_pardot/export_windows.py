@@ -1,9 +1,10 @@
 """Export date windows, the poll schedule, and reading naive CSV times inside a window.
 
-Pardot's export bounds are exclusive (inclusive before May 2020), so a window ``[start, end]``
-is sent as ``after = start - 1s`` and ``before = end + 1s``: whichever reading the server uses,
-every record with ``start <= updated_at <= end`` is inside, and neighbouring windows overlap
-by a second (rows there are de-duplicated by id).
+A window is the half-open UTC range ``[start, end)`` of whole seconds. Pardot's export bounds
+are exclusive (inclusive before May 2020), so it is sent as ``after = start - 1s`` and
+``before = end``: whichever reading the server uses, every record with
+``start <= updated_at < end`` is inside, and the rows of a neighbour's edge seconds that an
+inclusive reading adds are dropped by the reader. Neighbouring windows share their edge.
 
 Export CSVs carry naive times in the account timezone. At a DST fall-back the local hour
 repeats, so a naive time there has two UTC readings, one hour apart. Windows are cut around
@@ -28,7 +29,7 @@ MAX_WINDOW = timedelta(days=365) - 2 * SLACK
 
 @dataclass(frozen=True)
 class Window:
-    """A closed UTC range ``[start, end]`` of the window field (``updated_at``)."""
+    """A half-open UTC range ``[start, end)`` of the window field (``updated_at``)."""
 
     start: datetime
     end: datetime
@@ -41,7 +42,7 @@ class Window:
     @property
     def before(self) -> datetime:
         """The exclusive upper bound sent to Pardot."""
-        return self.end + SLACK
+        return self.end
 
     def label(self) -> str:
         """Human-readable range for logs."""

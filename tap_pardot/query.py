@@ -14,8 +14,7 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from tap_pardot.client import PardotStream
-from tap_pardot.convert import snake_to_camel
+from tap_pardot.client import PardotAPIError, PardotStream
 from tap_pardot.query_idwalk import IdWalkPlan
 from tap_pardot.query_v3 import V3SortedPlan
 from tap_pardot.query_v5 import V5SortedPlan
@@ -41,7 +40,10 @@ class PlanPaginator(BaseAPIPaginator[dict]):
     def advance(self, response: requests.Response) -> None:
         # Runs after the SDK has written every record of the page.
         super().advance(response)
-        self.plan.checkpoint()
+        if self.finished:
+            self.plan.finish()
+        else:
+            self.plan.checkpoint()
 
     @override
     def continue_if_empty(self, response: requests.Response) -> bool:
@@ -56,9 +58,7 @@ class QueryStream(PardotStream):
     @property
     def v5_fields(self) -> str:
         """`fields` for v5: the selected properties, camelCase (custom fields: fieldId)."""
-        custom = self.custom_api_names
-        return ",".join(custom.get(name) or snake_to_camel(name)
-                        for name in self.selected_properties)
+        return ",".join(self.wire_name(name, 5) for name in self.fetched_properties)
 
     def new_plan(self, context: t.Any) -> Plan:
         """The paging plan for this stream, API version and bookmark."""
@@ -92,8 +92,17 @@ class QueryStream(PardotStream):
 
     def query_records(self, context: t.Any) -> t.Iterable[dict]:
         """All records from the bookmark on, through the query API."""
-        self._plan = self.new_plan(context)
-        if self._plan.start > self._plan.end:
-            self.logger.info("%s: nothing settled to read since %s", self.name, self._plan.start)
-            return
-        yield from self.request_records(context)
+        while True:
+            self._plan = self.new_plan(context)
+            if self._plan.start > self._plan.end:
+                self.logger.info("%s: nothing settled to read since %s", self.name,
+                                 self._plan.start)
+                return
+            try:
+                yield from self.request_records(context)
+                return
+            except PardotAPIError as exc:
+                # A field this account lacks fails the whole request, before any row:
+                # drop it and start again.
+                if not self.refuse(exc, self.api_version):
+                    raise

@@ -31,9 +31,17 @@ class IdWalkPlan(Plan):
 
     LAYOUT = "whole-then-folds"  # what `segment` in a saved walk means
 
-    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None) -> None:
-        super().__init__(stream, start, tie_id)
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
+                 saved: t.Mapping[str, t.Any] | None = None, **kwargs: t.Any) -> None:
+        super().__init__(stream, start, tie_id, **kwargs)
         self.v5 = stream.api_version == 5
+        # The walk so far, if it is for this start: `saved` for a recycle-bin walk (its
+        # state is kept by query_deleted), else the `id_walk` state.
+        walk = (saved if self.recycle_bin else stream.stream_state.get("id_walk")) or {}
+        if walk.get("start") != iso(start) or (not self.v5 and walk.get("layout") != self.LAYOUT):
+            walk = {}
+        if walk.get("end"):  # a resumed walk keeps its bound: its pages read so far used it
+            self.end = min(self.end, parse_utc(walk["end"]))
         # Segment 0 is [start, end]; then the segments of each repeated span (v3/v4 only).
         self.segments = [(start, self.end)]
         self.span_of: list[int | None] = [None]
@@ -45,17 +53,10 @@ class IdWalkPlan(Plan):
                 pieces = segments(lo, hi, cuts)
                 self.segments += pieces
                 self.span_of += [k] * len(pieces)
-        walk = stream.stream_state.get("id_walk") or {}
-        if walk.get("start") != iso(start) or (not self.v5 and walk.get("layout") != self.LAYOUT):
-            walk = {}
         self.segment = min(int(walk.get("segment") or 0), len(self.segments) - 1)
         # Spans whose repeated times the first walk met (indices into `repeated`).
         self.needed = {int(k) for k in walk.get("spans") or []}
         self.after_id = int(walk.get("after_id") or 0)
-        top = walk.get("max_updated_at")
-        self.top = parse_utc(top) if top else None
-        self.top_id: int | None = walk.get("max_id")
-        self.done = False
 
     @override
     def plan_params(self) -> dict[str, t.Any]:
@@ -93,13 +94,8 @@ class IdWalkPlan(Plan):
             if span is not None:
                 self.needed.add(span)  # a repeated local time: read in that span's segments
                 return False
-        if updated == self.start and self.hwm_id is not None and record["id"] <= self.hwm_id:
-            return False
-        if self.top is None or updated > self.top:
-            self.top, self.top_id = updated, record["id"]
-        elif updated == self.top:
-            self.top_id = max(self.top_id or 0, record["id"])
-        return True
+        return not (updated == self.start and self.hwm_id is not None
+                    and record["id"] <= self.hwm_id)
 
     @override
     def next(self, response: requests.Response) -> dict[str, t.Any] | None:
@@ -111,18 +107,59 @@ class IdWalkPlan(Plan):
         if later:
             self.segment, self.after_id = later[0], 0
             return self.token(self.plan_params())
-        self.done = True
+        return None
+
+    @override
+    def progress(self) -> dict[str, t.Any]:
+        # The range, where the walk stands (segment, ids read in it) and the repeated
+        # spans it met so far.
+        return {"start": iso(self.start), "end": iso(self.end), "segment": self.segment,
+                "layout": self.LAYOUT, "spans": sorted(self.needed), "after_id": self.after_id}
+
+    @override
+    def checkpoint(self) -> None:
+        self.stream.checkpoint(extra={"id_walk": self.progress()})
+
+    @override
+    def finish_extra(self) -> dict[str, t.Any] | None:
+        return {"id_walk": None}
+
+
+class FullTablePlan(Plan):
+    """v3/v4 objects whose records may carry no timestamps (campaigns: `id, name, cost`):
+    the whole table by id, every run, every record kept. No `updated_after`: a record
+    changed since the bookmark could not be told from one that was not.
+
+    The walk keeps no state: interrupted, the next run reads the table again (it is small).
+    Read, the bookmark is the run's bound (`Plan.finish`), whatever the records hold.
+    """
+
+    v5 = False
+
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None,
+                 **kwargs: t.Any) -> None:
+        super().__init__(stream, start, tie_id, **kwargs)
+        self.after_id = 0
+
+    @override
+    def plan_params(self) -> dict[str, t.Any]:
+        params = {"format": "json", "output": "bulk", "limit": self.limit,
+                  "sort_by": "id", "sort_order": "ascending", **self.stream.v3_params}
+        if self.after_id:
+            params["id_greater_than"] = self.after_id
+        return params
+
+    @override
+    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+        return True
+
+    @override
+    def next(self, response: requests.Response) -> dict[str, t.Any] | None:
+        if self.page_rows >= self.limit and self.last_raw_id is not None:
+            self.after_id = self.last_raw_id
+            return self.token(self.plan_params())
         return None
 
     @override
     def checkpoint(self) -> None:
-        top = iso(self.top) if self.top else None
-        if not self.done:
-            walk = {"start": iso(self.start), "segment": self.segment, "layout": self.LAYOUT,
-                    "spans": sorted(self.needed), "after_id": self.after_id,
-                    "max_updated_at": top, "max_id": self.top_id}
-            self.stream.checkpoint(extra={"id_walk": walk})
-        elif self.top is not None and self.top >= self.start:
-            self.stream.checkpoint(self.top, tie_id=self.top_id, extra={"id_walk": None})
-        else:
-            self.stream.checkpoint(self.start, tie_id=self.hwm_id, extra={"id_walk": None})
+        pass  # the bookmark stays until the table is read

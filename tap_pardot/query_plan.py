@@ -10,7 +10,7 @@ import datetime as dt
 import typing as t
 
 from tap_pardot.client import PardotAPIError, response_json
-from tap_pardot.convert import parse_utc
+from tap_pardot.convert import parse_utc, snake_to_camel
 from tap_pardot.settings import page_size
 
 if t.TYPE_CHECKING:
@@ -21,7 +21,9 @@ if t.TYPE_CHECKING:
     from tap_pardot.convert import RecordConverter
 
 SECOND = dt.timedelta(seconds=1)
-SETTLE = dt.timedelta(minutes=2)
+# The v3/v4 objects whose query takes `deleted` (a boolean: `true` reads only the recycle
+# bin, `false`, the default, only live rows); no other v3/v4 object has the parameter.
+V3_DELETED_OBJECTS = frozenset({"prospect", "listMembership"})
 
 
 class PlanStream(t.Protocol):
@@ -37,8 +39,9 @@ class PlanStream(t.Protocol):
     def stream_state(self) -> dict: ...
     @property
     def converter(self) -> RecordConverter: ...
-    @property
-    def end_date(self) -> dt.datetime | None: ...
+    def fetch_converter(self, *, csv: bool = False) -> RecordConverter: ...
+    def check_timezone(self, raw: t.Any, where: str) -> None: ...
+    def read_bound(self) -> dt.datetime: ...
     @property
     def api_version(self) -> int: ...
     @property
@@ -49,6 +52,8 @@ class PlanStream(t.Protocol):
     def v3_params(self) -> t.Mapping[str, t.Any]: ...
     @property
     def v3_collection(self) -> str: ...
+    @property
+    def v3_object(self) -> str: ...
 
     def checkpoint(
         self, bookmark: str | dt.datetime | None = None, *, tie_id: int | None = None,
@@ -57,13 +62,23 @@ class PlanStream(t.Protocol):
 
 
 def iso(value: dt.datetime) -> str:
-    """ISO 8601 with offset: unambiguous whatever the account's timezone."""
-    return value.astimezone(dt.timezone.utc).isoformat()
+    """ISO 8601 in UTC with offset, whole seconds (v5 refuses fractions and `Z`)."""
+    return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def replication_key(stream: t.Any) -> str:
     """`updated_at`, or `created_at` / `sent_at` for objects that are never updated."""
     return getattr(stream, "replication_key", None) or "updated_at"
+
+
+def wants_deleted(stream: PlanStream) -> bool:
+    """Whether deleted (recycle-bin) records are to be read for this stream."""
+    return stream.deletable and bool(stream.config.get("include_deleted", True))
+
+
+def v3_recycle_bin(stream: PlanStream) -> bool:
+    """Whether a v3/v4 stream reads its recycle bin (a second walk, `deleted=true`)."""
+    return stream.v3_object in V3_DELETED_OBJECTS and wants_deleted(stream)
 
 
 def v5_rows(body: t.Any) -> list[dict]:
@@ -87,17 +102,23 @@ def v3_rows(body: t.Any, collection: str) -> list[dict]:
 
 
 class Plan:
-    """The requests of one query sync and the high-water mark of what it emitted."""
+    """The requests of one query sync and the high-water mark of what it emitted.
+
+    `recycle_bin`: this walk reads only deleted records (v3/v4 `deleted=true`; see
+    query_deleted). `end`: a bound kept from an earlier run (no later than this run's).
+    `saved`: what `progress()` returned, to resume a walk that does not move the bookmark.
+    """
 
     v5: bool  # v5 JSON replies (`values`), else v3/v4 bulk ones
 
-    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None) -> None:
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
+                 recycle_bin: bool = False, end: dt.datetime | None = None,
+                 saved: t.Mapping[str, t.Any] | None = None) -> None:
+        del saved  # plans that can resume from it read it
         self.stream = stream
         self.start = start
-        # v5 reads may come from a cache up to 60 s behind: never read (nor bookmark) the
-        # last moments, or a record committed late with an earlier updated_at would be lost.
-        settled = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - SETTLE
-        self.end = min(stream.end_date or settled, settled)
+        self.end = stream.read_bound() if end is None else min(end, stream.read_bound())
+        self.recycle_bin = recycle_bin
         self.limit = page_size(stream.config)
         self.hwm = start
         self.hwm_id = tie_id
@@ -119,6 +140,15 @@ class Plan:
         """Write a resumable bookmark for everything emitted so far."""
         self.stream.checkpoint(self.hwm, tie_id=self.hwm_id)
 
+    def finish(self) -> None:
+        """The whole range is read: the bookmark is its bound, so the next run starts right
+        after it (no record sent twice, none stamped later missed)."""
+        self.stream.checkpoint(self.end + SECOND, extra=self.finish_extra())
+
+    def finish_extra(self) -> dict[str, t.Any] | None:
+        """State keys to clear when the range is read."""
+        return None
+
     def token(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
         self.seq += 1
         return {"params": params, "seq": self.seq}
@@ -128,9 +158,16 @@ class Plan:
         """Params of the request for where the plan stands."""
         raise NotImplementedError
 
+    def progress(self) -> dict[str, t.Any]:
+        """The resumable state of this walk when it does not move the bookmark."""
+        raise NotImplementedError
+
     def with_deleted(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Ask for deleted records too, where the object has them and they are wanted."""
-        if self.stream.deletable and self.stream.config.get("include_deleted", True):
+        """`deleted`: v5 `all` where the object has a recycle bin and deleted records are
+        wanted; v3/v4 `true` on a recycle-bin walk, else nothing (v3/v4 take no `all`)."""
+        if self.recycle_bin:
+            params["deleted"] = "true"
+        elif self.v5 and wants_deleted(self.stream):
             params["deleted"] = "all"
         return params
 
@@ -143,8 +180,10 @@ class Plan:
         rows = self.rows(response)
         self.page_rows = len(rows)
         self.last_raw_id = None
-        convert = self.stream.converter.convert
+        convert = self.stream.fetch_converter().convert
         rkey = replication_key(self.stream)
+        if rows and self.v5:
+            self.stream.check_timezone(rows[0].get(snake_to_camel(rkey)), f"a record's {rkey}")
         for row in rows:
             record = convert(row, window=self.window())
             self.last_raw_id = record["id"]

@@ -18,7 +18,7 @@ import typing as t
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError
-from tap_pardot.convert import fold_cuts, repeated_spans, segments, span_cuts
+from tap_pardot.convert import fold_cuts, parse_utc, repeated_spans, segments, span_cuts
 from tap_pardot.query_plan import SECOND, Plan, PlanStream, iso, replication_key
 
 if t.TYPE_CHECKING:
@@ -30,8 +30,12 @@ class V3SortedPlan(Plan):
 
     v5 = False
 
-    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None) -> None:
-        super().__init__(stream, start, tie_id)
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
+                 saved: t.Mapping[str, t.Any] | None = None, **kwargs: t.Any) -> None:
+        hwm = parse_utc(saved["hwm"]) if saved and saved.get("hwm") else start
+        if hwm > start:  # a resumed walk goes on from its hwm second, read again whole
+            start, tie_id = hwm, None
+        super().__init__(stream, start, tie_id, **kwargs)
         self.seen: set[int] = set()
         self.clump_after: int | None = None  # walking the hwm second by id
         self.clump_done_at: dt.datetime | None = None
@@ -143,6 +147,11 @@ class V3SortedPlan(Plan):
     def checkpoint(self) -> None:
         # Ties come in no defined order, so no tie id: a resumed run re-reads the hwm second.
         self.stream.checkpoint(self.hwm)
+
+    @override
+    def progress(self) -> dict[str, t.Any]:
+        # Like the bookmark: all records before `hwm` are emitted.
+        return {"hwm": iso(self.hwm)}
 
     @override
     def next(self, response: requests.Response) -> dict[str, t.Any] | None:

@@ -1,7 +1,7 @@
 """v5 query paging, sorted `updatedAt ASC, id ASC`.
 
-Follow nextPageToken; when a sequence ends early (the 100,000-record cap,
-`Pardot-Warning: 203`, or a full page without a token) restart with the rest of the hwm
+Follow nextPageToken; when a sequence ends early (the 100,000-record cap, told by a
+`Pardot-Warning` header, or a full page without a token) restart with the rest of the hwm
 second (`idGreaterThan` the last id) and then from hwm + 1 s. So a clump of records sharing
 one second is neither lost nor looped on, whatever its size.
 """
@@ -21,7 +21,34 @@ if t.TYPE_CHECKING:
 
     import requests
 
-CAP_WARNING = "203"
+# The cap's warning code is 101 in Pardot's 2023 code and 203 in today's docs; its text
+# names the page token (pardot-api.md §3a).
+CAP_CODES = frozenset({"101", "203"})
+
+
+def warnings(header: str) -> list[tuple[str, str]]:
+    """`code;message` pairs of a `Pardot-Warning` header: joined by `,`, with `,` and `;`
+    inside a message escaped by a backslash."""
+    out, part, escaped = [], "", False
+    for char in header + ",":
+        if escaped:
+            part, escaped = part + char, False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            code, _, message = part.partition(";")
+            if code.strip() or message.strip():
+                out.append((code.strip(), message.strip()))
+            part = ""
+        else:
+            part += char
+    return out
+
+
+def capped(response: requests.Response) -> bool:
+    """True if Pardot ended the page-token sequence at its record cap."""
+    return any(code in CAP_CODES or "nextpagetoken" in message.lower()
+               for code, message in warnings(response.headers.get("Pardot-Warning", "")))
 
 
 class V5SortedPlan(Plan):
@@ -76,16 +103,16 @@ class V5SortedPlan(Plan):
     def next(self, response: requests.Response) -> dict[str, t.Any] | None:
         body = response_json(response) or {}
         token = body.get("nextPageToken")
-        capped = response.headers.get("Pardot-Warning", "").startswith(CAP_WARNING)
-        if token and not capped:
+        at_cap = capped(response)
+        if token and not at_cap:
             return self.token({"fields": self.stream.v5_fields, "nextPageToken": token})
-        if capped or self.page_rows >= self.limit:
+        if at_cap or self.page_rows >= self.limit:
             if self.emitted_since_restart == 0:
                 msg = f"{self.stream.name}: a restarted query made no progress at {self.hwm}"
                 raise PardotAPIError(msg)
             self.stream.logger.info(
                 "%s: page sequence ended%s; restarting from %s",
-                self.stream.name, " at the record cap (203)" if capped else "", iso(self.hwm),
+                self.stream.name, " at the record cap" if at_cap else "", iso(self.hwm),
             )
             self.emitted_since_restart = 0
             self.phase = "clump" if self.hwm_id is not None else "main"

@@ -30,6 +30,10 @@ CONFIG_SCHEMA = th.PropertiesList(
        description="PEM RSA private key signing the JWT assertion (JWT bearer flow)."),
     _S("private_key_passphrase", th.StringType, secret=True,
        description="Passphrase of `private_key`, if it is encrypted."),
+    _S("jwt_audience", th.URIType,
+       description="The JWT assertion's `aud` (JWT bearer flow): by default "
+       "https://login.salesforce.com, or https://test.salesforce.com with `is_sandbox`, "
+       "whatever `auth_base_url` is (Salesforce takes no My Domain URL there)."),
     _S("auth_flow", th.StringType(allowed_values=list(AUTH_FLOWS)),
        description="Auth flow; inferred from the keys given when not set."),
     _S("email", th.StringType, description="Pardot user email (legacy login, API v3/v4)."),
@@ -145,6 +149,12 @@ def check_config(config: t.Mapping[str, t.Any]) -> str:
 def api_base_url(config: t.Mapping[str, t.Any]) -> str:
     """The Pardot API host: `api_base_url`, else by `is_sandbox`."""
     url = config.get("api_base_url") or API_HOSTS[bool(config.get("is_sandbox"))]
+    return str(url).rstrip("/")
+
+
+def jwt_audience(config: t.Mapping[str, t.Any]) -> str:
+    """The JWT `aud`: `jwt_audience`, else the login host by `is_sandbox` (never My Domain)."""
+    url = config.get("jwt_audience") or AUTH_HOSTS[bool(config.get("is_sandbox"))]
     return str(url).rstrip("/")
 
 

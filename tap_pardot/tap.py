@@ -14,6 +14,7 @@ from typing_extensions import override
 
 from tap_pardot.auth import build_authenticator
 from tap_pardot.client import GatedSession, RunContext
+from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import RequestGate
 from tap_pardot.settings import (
@@ -59,7 +60,8 @@ class TapPardot(Tap):
         config = self.config
         gate = RequestGate(int(config.get("max_concurrency") or 5), config.get("max_api_calls"))
         flow = check_config(config)
-        session = GatedSession(gate)
+        clock = PardotClock()
+        session = GatedSession(gate, clock)
         timeout = float(config.get("request_timeout_seconds") or 300)
 
         def post(url: str, form: dict[str, str]) -> requests.Response:
@@ -76,7 +78,8 @@ class TapPardot(Tap):
                 time.sleep(min(2.0**attempt, 30.0) * context.backoff_factor)
             raise AssertionError  # unreachable
 
-        context = RunContext(gate=gate, authenticator=None, flow=flow)  # type: ignore[arg-type]
+        context = RunContext(gate=gate, authenticator=None, flow=flow,  # type: ignore[arg-type]
+                             clock=clock)
         authenticator = build_authenticator(
             config, flow, api_url=api_base_url(config), auth_url=auth_base_url(config),
             post=post,

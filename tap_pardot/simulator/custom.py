@@ -1,9 +1,10 @@
 """Prospect custom fields: their definitions, generated values, and each API's wire form.
 
-The `custom-fields` object (`customField` on v3/v4) holds one definition per field; prospects
-carry a value for each, served under the field's `fieldId` (`Partner_Level__c`): in v5
-`fields`, v3/v4 prospect JSON/XML and export CSVs. The truth form names a field by its
-lowercased fieldId (`partner_level__c`) and types its values: Number -> number, Date ->
+The `custom-fields` object (`customField` on v3/v4) holds one definition per field: `fieldId`
+is the bare id (`Partner_Level`), `apiFieldId` = fieldId + `__c` (pardot-api.md section 3c).
+Prospects carry a value for each: v5 names it by apiFieldId (`Partner_Level__c`), v3/v4
+(query, read, export) by the bare fieldId. The truth form names a field by its lowercased
+apiFieldId (`partner_level__c`) and types its values: Number -> number, Date ->
 `YYYY-MM-DDT00:00:00+00:00`, multi-value -> array of strings.
 """
 
@@ -23,16 +24,26 @@ MULTI_TYPES = ("Checkbox", "Multi-Select")
 
 @dataclasses.dataclass(frozen=True)
 class CustomField:
-    field_id: str  # the API name, as Pardot spells it
+    field_id: str  # fieldId: the bare id, as Pardot spells it
     name: str  # the label
     type: str  # Text, Number, Date, Radio Button, Checkbox, Dropdown, Multi-Select, ...
     multiple: bool = False  # isRecordMultipleResponses
     options: tuple[str, ...] = ()
 
     @property
+    def api_field_id(self) -> str:
+        """apiFieldId: the v5 name on prospects."""
+        return self.field_id + "__c"
+
+    @property
     def key(self) -> str:
-        """The truth (tap) property name: the fieldId lowercased."""
-        return self.field_id.lower()
+        """The truth (tap) property name: the apiFieldId lowercased."""
+        return self.api_field_id.lower()
+
+    @property
+    def is_array(self) -> bool:
+        """v5 serves its values as an array (checkbox, multi-select, multiple responses)."""
+        return self.kind == "list"
 
     @property
     def kind(self) -> str:
@@ -44,23 +55,23 @@ class CustomField:
 
 # A few of each kind. Option values never contain ";" (the CSV multi-value separator).
 DEFINITIONS = [
-    CustomField("Partner_Level__c", "Partner Level", "Dropdown",
+    CustomField("Partner_Level", "Partner Level", "Dropdown",
                 options=("Gold", "Silver", "Bronze, Legacy", 'The "Platinum" tier')),
-    CustomField("Annual_Budget__c", "Annual Budget", "Number"),
-    CustomField("Renewal_Date__c", "Renewal Date", "Date"),
-    CustomField("Product_Interests__c", "Product Interests", "Multi-Select",
+    CustomField("Annual_Budget", "Annual Budget", "Number"),
+    CustomField("Renewal_Date", "Renewal Date", "Date"),
+    CustomField("Product_Interests", "Product Interests", "Multi-Select",
                 options=("Analytics", "Cloud, Hybrid", 'The "Pro" plan', "Email", "Émojis 🎉")),
-    CustomField("Newsletter_Topics__c", "Newsletter Topics", "Checkbox",
+    CustomField("Newsletter_Topics", "Newsletter Topics", "Checkbox",
                 options=("Product news", "Events", "Tips & tricks")),
-    CustomField("Preferred_Region__c", "Preferred Region", "Radio Button",
+    CustomField("Preferred_Region", "Preferred Region", "Radio Button",
                 options=("EMEA", "AMER", "APAC")),
-    CustomField("Referral_Code__c", "Referral Code", "Text"),
-    CustomField("Sales_Notes__c", "Sales Notes", "Textarea"),
-    CustomField("Lead_Tracking_Id__c", "Lead Tracking Id", "Hidden"),
-    CustomField("Account_Owner__c", "Account Owner", "CRM User"),
-    CustomField("Event_Sessions__c", "Event Sessions", "Text", multiple=True,
+    CustomField("Referral_Code", "Referral Code", "Text"),
+    CustomField("Sales_Notes", "Sales Notes", "Textarea"),
+    CustomField("Lead_Tracking_Id", "Lead Tracking Id", "Hidden"),
+    CustomField("Account_Owner", "Account Owner", "CRM User"),
+    CustomField("Event_Sessions", "Event Sessions", "Text", multiple=True,
                 options=("Keynote", "Workshop, advanced", 'Q&A "live"', "Roadmap")),
-    CustomField("Seats__c", "Seats", "Number"),
+    CustomField("Seats", "Seats", "Number"),
 ]
 
 
@@ -68,7 +79,7 @@ def definition(index: int, rid: int) -> CustomField:
     """The definition of the custom-fields object's `index`-th record (id `rid`)."""
     if 0 <= index < len(DEFINITIONS):
         return DEFINITIONS[index]
-    return CustomField(f"Custom_Field_{rid}__c", f"Custom Field {rid}", "Text")
+    return CustomField(f"Custom_Field_{rid}", f"Custom Field {rid}", "Text")
 
 
 def _null(h: int, j: int, pct: int) -> bool:
@@ -83,7 +94,7 @@ def value_builder(f: CustomField, j: int) -> Callable[[Any, int, int, int], Any]
         if _null(h, j, 25):
             return None
         if f.kind == "num":
-            return x % 500 if f.field_id == "Seats__c" else x % 10**8 / 100
+            return x % 500 if f.field_id == "Seats" else x % 10**8 / 100
         if f.kind == "date":
             day = dt.datetime.fromtimestamp(created, dt.timezone.utc).date()
             return (day + dt.timedelta(days=int(x % 400) - 30)).isoformat()

@@ -37,7 +37,7 @@ class Table:
         self.overrides: dict[int, dict[int, Any]] = {}
         self.version = 0
         self._build = builder_for(spec.name, spec.fields, extra)
-        self._orders: dict[tuple[tuple[str, bool], ...], tuple[int, list[int]]] = {}
+        self._orders: dict[tuple[str, ...], tuple[int, list[int]]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -67,30 +67,25 @@ class Table:
         k = self.spec.index[name]
         return lambda i: self.row(i)[k]
 
-    def order(self, keys: tuple[tuple[str, bool], ...]) -> list[int]:
-        """Indices sorted by keys ((column, descending), ...); cached until data changes."""
-        hit = self._orders.get(keys)
+    def order(self, cols: tuple[str, ...]) -> list[int]:
+        """Indices sorted ascending by cols (nulls first); cached until data changes.
+        Descending orders walk this list backwards (every column shares one direction)."""
+        hit = self._orders.get(cols)
         if hit and hit[0] == self.version:
             return hit[1]
-        key = self.sort_key(keys)
-        if keys == (("id", False),):
+        if cols == ("id",):
             idx = list(range(len(self.ids)))
         else:
-            idx = sorted(range(len(self.ids)), key=key)
-        self._orders[keys] = (self.version, idx)
+            idx = sorted(range(len(self.ids)), key=self.sort_key(cols))
+        self._orders[cols] = (self.version, idx)
         return idx
 
-    def sort_key(self, keys: tuple[tuple[str, bool], ...]) -> Callable[[int], tuple[Any, ...]]:
-        """The sort key of `order` (keys as there), for bisecting an ordered index."""
-        cols = [(self.column(c), desc) for c, desc in keys]
+    def sort_key(self, cols: tuple[str, ...]) -> Callable[[int], tuple[Any, ...]]:
+        """The sort key of `order`, for bisecting it: a (0,) or (1, value) pair per column."""
+        gets = [self.column(c) for c in cols]
 
         def key(i: int) -> tuple[Any, ...]:
-            out = []
-            for get, desc in cols:
-                v = get(i)
-                v = -1 if v is None else v
-                out.append(-v if desc else v)
-            return tuple(out)
+            return tuple((0,) if (v := get(i)) is None else (1, v) for get in gets)
 
         return key
 
@@ -171,6 +166,7 @@ class Store:
             else:
                 table.deleted = bytearray(n)
             self.tables[name] = table
+        self.ctx.freeze()
 
     # ---- truth form -----------------------------------------------------------------------
     def truth(self, name: str, row: list[Any]) -> dict[str, Any]:
@@ -200,48 +196,63 @@ class Store:
             return float(value)
         if kind == "bool":
             return bool(value)
+        if kind == "objs":
+            if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+                raise ValueError(f"{field} must be a list of objects")
+            return value
         return str(value)
 
     # ---- mutation at "now" ------------------------------------------------------------------
     def mutate(self, name: str, body: dict[str, Any], now: int) -> dict[str, list[Any]]:
+        """Apply a /_sim/records body whole or not at all: everything is validated first."""
         table = self.tables[name]
         spec = table.spec
-        result: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": []}
+        unknown = set(body) - {"create", "update", "delete"}
+        if unknown:
+            raise KeyError(f"unknown keys: {sorted(unknown)}")
+        create = body.get("create") or []
+        if isinstance(create, int):
+            create = [{} for _ in range(create)]
+        fixed = ("id", "created_at", "updated_at", "is_deleted")
         with self.lock:
-            create = body.get("create") or []
-            if isinstance(create, int):
-                create = [{} for _ in range(create)]
-            for values in create:
-                rid = (table.ids[-1] if len(table) else spec.id_base) + 1
-                table.ids.append(rid)
-                table.created.append(now)
-                table.updated.append(now)
-                table.deleted.append(0)
-                ov = {spec.index[f]: self._from_truth(spec, f, v) for f, v in values.items()
-                      if f not in ("id", "created_at", "updated_at", "is_deleted")}
-                if ov:
-                    table.overrides[rid] = ov
-                result["created"].append(self.truth(name, table.row(len(table) - 1)))
+            made = [{spec.index[f]: self._from_truth(spec, f, v) for f, v in values.items()
+                     if f not in fixed} for values in create]
+            changes = []
             for values in body.get("update") or []:
                 i = table.find(int(values["id"]))
                 if i < 0:
                     raise KeyError(f"no {name} record with id {values['id']}")
-                ov = table.overrides.setdefault(table.ids[i], {})
-                for f, v in values.items():
-                    if f in ("id", "updated_at", "is_deleted"):
-                        continue
-                    if f == "created_at":
-                        table.created[i] = self._from_truth(spec, f, v)
-                    else:
-                        ov[spec.index[f]] = self._from_truth(spec, f, v)
-                table.updated[i] = now
-                result["updated"].append(self.truth(name, table.row(i)))
+                created = (self._from_truth(spec, "created_at", values["created_at"])
+                           if "created_at" in values else None)
+                ov = {spec.index[f]: self._from_truth(spec, f, v) for f, v in values.items()
+                      if f not in fixed}
+                changes.append((i, created, ov))
+            gone = []
             for rid in body.get("delete") or []:
                 if not spec.deletable:
                     raise KeyError(f"{name} records cannot be deleted")
                 i = table.find(int(rid))
                 if i < 0:
                     raise KeyError(f"no {name} record with id {rid}")
+                gone.append(i)
+            # everything is valid: apply
+            result: dict[str, list[Any]] = {"created": [], "updated": [], "deleted": []}
+            for ov in made:
+                rid = (table.ids[-1] if len(table) else spec.id_base) + 1
+                table.ids.append(rid)
+                table.created.append(now)
+                table.updated.append(now)
+                table.deleted.append(0)
+                if ov:
+                    table.overrides[rid] = ov
+                result["created"].append(self.truth(name, table.row(len(table) - 1)))
+            for i, created, ov in changes:
+                if created is not None:
+                    table.created[i] = created
+                table.overrides.setdefault(table.ids[i], {}).update(ov)
+                table.updated[i] = now
+                result["updated"].append(self.truth(name, table.row(i)))
+            for i in gone:
                 table.deleted[i] = 1
                 table.updated[i] = now
                 result["deleted"].append(self.truth(name, table.row(i)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import re
 import socket
@@ -129,6 +130,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header (RFC 7231) of every reply: the simulator's clock, not the
+        machine's, so a client can read Pardot's "now" from it."""
+        return email.utils.formatdate(self.sim.clock.now_f(), usegmt=True)
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)

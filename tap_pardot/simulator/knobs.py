@@ -50,6 +50,10 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "api_key_ttl_seconds": 3600,
     "legacy_api_key_retired": False,  # login answers 199 (api_key auth retired)
     "account_api_version": None,  # 3 or 4: the other version answers 88 / 89
+    # Field-level feature flags (pardot-api.md 3d): off = the fields do not exist
+    "feature_prospect_extended_fields": True,  # the 18 extended prospect fields
+    "feature_do_not_sell": True,  # prospects and visitors doNotSell
+    "feature_selective_sync": True,  # custom-fields isAnalyticsSynced
     # Limits and faults
     "max_concurrent_requests": 5,  # 0 = off
     "daily_call_limit": 0,  # 0 = off
@@ -68,7 +72,12 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "v5_page_token_cap": 100000,
     "v5_page_token_ttl_seconds": 14400,
     "v5_max_filtered_fields": 3,
-    "v5_prospect_accounts_id_only": False,  # Airbyte's reading: no updatedAt filter/sort
+    "v5_page_token_cap_warning_code": 203,  # 203 (current docs) or 101 (SRV 2023)
+    "v5_read_array_custom_fields": "error",  # read by id: "error" (51) or "array"
+    "v5_deleted_without_recycle_bin": "ignored",  # `deleted` on such objects: or "error"
+    "v5_unknown_parameter": "error",  # an unknown query parameter: "error" (51) or "ignored"
+    "v5_prospect_string_fields": [],  # prospect fields served as strings, e.g. AB's
+    # ["score", "assignedToId"]; [] = SRV's Integer
     "v5_error_status": {"default": 400, "49": 401, "184": 401, "66": 429, "122": 429,
                         "404": 404},
     # v3/v4 query

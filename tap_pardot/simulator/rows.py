@@ -62,14 +62,21 @@ def row_hash(salt: int, rid: int) -> int:
 
 
 class Ctx:
-    """What builders may look at: ids of the other tables (for references)."""
+    """What builders may look at: ids of the other tables (for references).
+
+    A reference picks among the records generated at start (`freeze`), so records created
+    later through /_sim/records never change another record's derived values."""
 
     def __init__(self, tables: dict[str, Any]) -> None:
         self.tables = tables
+        self.sizes: dict[str, int] = {}
+
+    def freeze(self) -> None:
+        self.sizes = {name: len(t) for name, t in self.tables.items()}
 
     def ref(self, stream: str, h: int) -> int | None:
-        ids = self.tables[stream].ids
-        return ids[h % len(ids)] if len(ids) else None
+        n = self.sizes.get(stream, 0)
+        return self.tables[stream].ids[h % n] if n else None
 
 
 def build_visitor_activity(ctx: Ctx, rid: int, h: int, created: int, updated: int,
@@ -159,10 +166,25 @@ def _after_created(max_seconds: int) -> Callable[[Ctx, int, int, int], Any]:
     return lambda ctx, h, k, c: _maybe(h, k, c + mix(h + k) % (max_seconds + 1), 40)
 
 
+def _options(ctx: Ctx, h: int, k: int) -> list[dict[str, Any]] | None:
+    """An email's senderOptions / replyToOptions: 1-2 entries of the shape AB reads."""
+    out = []
+    for j in range(1 + mix(h + k) % 2):
+        x = mix(h + k + 31 * j)
+        kind = ("general_user", "assigned_user", "prospect_custom_field")[x % 3]
+        out.append({"type": kind, "address": f"sender{x % 100}@example.com" if x % 3 == 0
+                    else None, "name": _pick(x, 1, FIRST), "userId": ctx.ref("users", x)
+                    if x % 3 < 2 else None, "prospectCustomFieldId": ctx.ref("custom_fields", x)
+                    if x % 3 == 2 else None, "accountCustomFieldId": None})
+    return _maybe(h, k, out, 10)
+
+
 PROSPECT_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
     "campaign_id": _ref("campaigns", 5),
     "prospect_account_id": _ref("prospect_accounts", 15),
     "user_id": _ref("users", 30),
+    "assigned_to_id": _ref("users", 30),
+    "password": lambda ctx, h, k, c: None,  # never readable in practice
     "created_by_id": _ref("users", 20),
     "updated_by_id": _ref("users", 20),
     "score": lambda ctx, h, k, c: mix(h + k) % 300,
@@ -221,6 +243,7 @@ SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
     "users": {"email": lambda ctx, h, k, c: f"user{h % 1000}@example.com",
               "username": lambda ctx, h, k, c: f"user{h % 1000}@example.com.pardot",
               "first_name": _choice(FIRST),
+              "last_name": _choice(LAST),
               "role": _choice(["Administrator", "Marketing", "Sales"]),
               "tag_replacement_language": _choice(["HML", "PML", None])},
     "tags": {"name": lambda ctx, h, k, c: f"tag-{h % 1000}"},
@@ -237,6 +260,9 @@ SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
               "thank_you_content": _tricky(40), "embed_code": _tricky(40)},
     "emails": {"campaign_id": _ref("campaigns", 20), "prospect_id": _ref("prospects", 5),
                "list_id": _ref("lists", 50), "created_by_id": _ref("users", 20),
+               "user_id": _ref("users", 20), "html_message": _tricky(10),
+               "sender_options": lambda ctx, h, k, c: _options(ctx, h, k),
+               "reply_to_options": lambda ctx, h, k, c: _options(ctx, h, k),
                "subject": _tricky(10), "type": _choice(["list", "oneToOne", "autoResponder"])},
     "visits": {"visitor_id": _ref("visitors", 0), "prospect_id": _ref("prospects", 50),
                "visitor_page_view_count": lambda ctx, h, k, c: 1 + mix(h + k) % 20,
@@ -284,13 +310,14 @@ def builder_for(name: str, fields: list[tuple[str, str]],
 
         names = [n for n, _ in fields]
         i_name, i_fid, i_type = names.index("name"), names.index("field_id"), names.index("type")
-        i_multi = names.index("is_record_multiple_responses")
+        i_multi, i_api = names.index("is_record_multiple_responses"), names.index("api_field_id")
 
         def build_custom_field(ctx: Ctx, rid: int, h: int, created: int, updated: int,
                                deleted: int) -> list[Any]:
             r = generic(ctx, rid, h, created, updated, deleted)
             f = definition(ctx.tables["custom_fields"].find(rid), rid)
             r[i_name], r[i_fid], r[i_type], r[i_multi] = f.name, f.field_id, f.type, f.multiple
+            r[i_api] = f.api_field_id
             return r
 
         return build_custom_field

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def camel(name: str) -> str:
@@ -15,6 +16,81 @@ def _f(kind: str, names: str) -> list[tuple[str, str]]:
     return [(n.strip(), kind) for n in names.split(",") if n.strip()]
 
 
+# Pre-v5 (v3/v4 export) names that are not snake_case of the v5 name: the `preVersion5Field`
+# overrides of SRV `config/objects/*/schema.yaml` (pardot-api.md section 6).
+_ARCHIVED = {"is_deleted": "is_archived"}
+PRE_V5_OVERRIDES: dict[str, dict[str, str]] = {
+    "prospects": {**_ARCHIVED, "salesforce_id": "salesforce_fid",
+                  "salesforce_lead_id": "crm_lead_fid", "salesforce_contact_id": "crm_contact_fid",
+                  "salesforce_account_id": "crm_account_fid",
+                  "salesforce_owner_id": "crm_owner_fid",
+                  "salesforce_campaign_id": "crm_campaign_fid",
+                  "salesforce_last_sync": "crm_last_sync"},
+    "forms": {**_ARCHIVED, "salesforce_id": "salesforce_fid"},
+    **{n: _ARCHIVED for n in ("list_memberships", "visitors", "prospect_accounts", "campaigns",
+                              "lists", "users")},
+}
+
+# Fields that exist only for accounts with a feature flag (SRV schema.yaml `featureFlags`;
+# pardot-api.md section 3d): field -> the knob that plays the flag.
+_EXTENDED = ("campaign_parameter, content_parameter, converted_at, converted_from_object_name, "
+             "converted_from_object_type, email_bounced_at, email_bounced_reason, "
+             "first_activity_at, first_assigned_at, first_referrer_query, first_referrer_type, "
+             "first_referrer_url, grade, is_email_hard_bounced, medium_parameter, notes, "
+             "source_parameter, term_parameter")
+FLAGGED: dict[str, dict[str, str]] = {
+    "prospects": {**{n.strip(): "feature_prospect_extended_fields" for n in _EXTENDED.split(",")},
+                  "do_not_sell": "feature_do_not_sell"},
+    "visitors": {"do_not_sell": "feature_do_not_sell"},
+    "custom_fields": {"is_analytics_synced": "feature_selective_sync"},
+}
+
+# Fields left out of a v3/v4 export without `fields` (SRV `preVersion5ExportDefault: false`).
+EXPORT_NOT_DEFAULT: dict[str, tuple[str, ...]] = {
+    "prospects": (*FLAGGED["prospects"], "assigned_to_id", "profile_id", "salesforce_url",
+                  "lifecycle_stage_id", "recent_interaction"),
+    "visitors": ("do_not_sell",),
+}
+
+# v5 query: sortable fields, and filterable fields (SRV `gen/endpoint/*QueryEndpointDefinition
+# Provider.php`, as listed in pardot-v5-objects.md; tags: AB only). A filter on an int field
+# takes the range ops, on a dt field the date ops, on str/bool (or a name ending in `=`) only
+# the exact `X=`; V5_NULLABLE fields also take `XIsNull` / `XIsNotNull`.
+_DATES = "id, created_at, updated_at"
+V5_SORT: dict[str, str] = {
+    "visitor_activities": _DATES, "prospects": "id, created_at, last_activity_at, updated_at",
+    "list_memberships": "id, list_id, created_at, updated_at",
+    "visitors": "id, prospect_id, created_at, updated_at", "prospect_accounts": "id, salesforce_id",
+    "campaigns": _DATES, "lists": _DATES, "users": _DATES, "tags": _DATES,
+    "custom_fields": _DATES, "opportunities": "id, closed_at, created_at, updated_at",
+    "forms": "id", "emails": "id, sent_at, prospect_id",
+    "visits": "id, prospect_id, created_at, updated_at",
+    "visitor_page_views": "id, created_at, visitor_id, visit_id",
+    "lifecycle_histories": "id, created_at",
+}
+V5_FILTERS: dict[str, str] = {
+    "visitor_activities": _DATES + ", prospect_id, type, visitor_id",
+    "prospects": _DATES + ", email, last_activity_at, salesforce_id, user_id, assigned_to_id",
+    "list_memberships": _DATES + ", list_id, prospect_id=",
+    "visitors": _DATES + ", prospect_id, is_identified", "prospect_accounts": "id",
+    "campaigns": _DATES + ", name", "lists": _DATES + ", name", "users": _DATES + ", email",
+    "tags": _DATES, "custom_fields": _DATES, "opportunities": _DATES + ", closed_at",
+    "forms": "id", "emails": "id, sent_at, prospect_id, list_email_id",
+    "visits": _DATES + ", visitor_id, prospect_id",
+    "visitor_page_views": "id, created_at, visitor_id, visit_id",
+    "lifecycle_histories": "id, created_at",
+}
+V5_NULLABLE = {"prospects": ("user_id",), "opportunities": ("closed_at",),
+               "visits": ("prospect_id",)}
+# Objects with a recycle bin but no isDeleted field: deleted rows are never returned (SRV
+# `objects/query/ObjectQueryManager.php`).
+RECYCLE_BIN_HIDDEN = ("custom_fields", "emails", "opportunities")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 @dataclass
 class StreamSpec:
     name: str  # tap stream name (snake plural)
@@ -22,28 +98,66 @@ class StreamSpec:
     v3_object: str
     v3_key: str  # collection key in v3/v4 JSON
     export_object: str | None
-    deletable: bool
-    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt), `id` first
+    deletable: bool  # has a recycle bin (rows can be deleted)
+    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt|objs), `id` first
     id_base: int
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
     export_unavailable: tuple[str, ...] = ()
-    v5_id_only: bool = False  # no createdAt/updatedAt filter or sort on v5 (Airbyte's reading)
-    index: dict[str, int] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)
-    by_camel: dict[str, str] = field(default_factory=dict)
-    custom: dict[str, str] = field(default_factory=dict)  # custom field name -> its fieldId
+    read_only: tuple[str, ...] = ()  # v5 fields the read endpoint serves but query refuses
+    custom: dict[str, str] = field(default_factory=dict)  # custom field snake -> bare fieldId
+    index: dict[str, int] = field(default_factory=dict, init=False)
+    types: dict[str, str] = field(default_factory=dict, init=False)
+    by_camel: dict[str, str] = field(default_factory=dict, init=False)  # v5 name -> snake
+    flags: dict[str, str] = field(default_factory=dict, init=False)  # flagged field -> knob
+    export_not_default: tuple[str, ...] = field(default=(), init=False)
+    v5_sort: tuple[str, ...] = field(default=(), init=False)
+    v5_filters: dict[str, str] = field(default_factory=dict, init=False)  # -> range|date|exact
+    v5_nullable: tuple[str, ...] = field(default=(), init=False)
+    _pre_v5: dict[str, str] = field(default_factory=dict, init=False)  # snake -> pre-v5 name
+    _from_pre_v5: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.index = {n: i for i, (n, _) in enumerate(self.fields)}
         self.types = dict(self.fields)
-        self.by_camel = {camel(n): n for n, _ in self.fields if n not in self.custom}
-        self.by_camel.update({api: n for n, api in self.custom.items()})
+        self.flags = FLAGGED.get(self.name, {})
+        self.export_not_default = EXPORT_NOT_DEFAULT.get(self.name, ())
+        over = PRE_V5_OVERRIDES.get(self.name, {})
+        self.by_camel, self._pre_v5 = {}, {}
+        for n, _ in self.fields:
+            fid = self.custom.get(n)
+            self.by_camel[fid + "__c" if fid else camel(n)] = n
+            self._pre_v5[n] = fid or over.get(n, n)
+        self._from_pre_v5 = {v: k for k, v in self._pre_v5.items()}
+        self.v5_sort = _names(V5_SORT[self.name])
+        self.v5_filters = {}
+        for n in _names(V5_FILTERS[self.name]):
+            kind = {"int": "range", "dt": "date"}.get(self.types[n.rstrip("=")], "exact")
+            self.v5_filters[n.rstrip("=")] = "exact" if n.endswith("=") else kind
+        self.v5_nullable = V5_NULLABLE.get(self.name, ())
 
-    def api_name(self, name: str, version: int) -> str:
-        """A field's name on the wire: its fieldId if custom, else camelCase (v5) or snake."""
-        if name in self.custom:
-            return self.custom[name]
-        return camel(name) if version == 5 else name
+    @property
+    def recycle_bin(self) -> bool:
+        """The object has a recycle bin (whether or not it exposes isDeleted)."""
+        return self.deletable or self.name in RECYCLE_BIN_HIDDEN
+
+    def api_name(self, snake: str, version: int) -> str:
+        """A field's wire name: v5 camelCase (custom: `<fieldId>__c`, its apiFieldId), or the
+        pre-v5 name for 3/4 (snake_case of the v5 name unless overridden; custom: bare fieldId).
+        The pre-v5 name is what v3/v4 exports accept; v3/v4 query keys are legacy.QUERY_KEYS."""
+        if version == 5:
+            fid = self.custom.get(snake)
+            return fid + "__c" if fid else camel(snake)
+        return self._pre_v5[snake]
+
+    def from_api_name(self, name: str, version: int) -> str | None:
+        """The inverse of api_name: the snake name of a wire name (exact spelling), or None."""
+        return (self.by_camel if version == 5 else self._from_pre_v5).get(name)
+
+
+def spec_field_available(sim: Any, spec: StreamSpec, snake: str) -> bool:
+    """False when the field is behind a feature flag the account (knobs) lacks."""
+    knob = spec.flags.get(snake)
+    return knob is None or bool(sim.knobs[knob])
 
 
 _VA = (
@@ -57,7 +171,7 @@ _VA = (
 
 _PROSPECT = (
     _f("int", "id, campaign_id, prospect_account_id, profile_id, lifecycle_stage_id, user_id, "
-              "created_by_id, updated_by_id, score")
+              "assigned_to_id, created_by_id, updated_by_id, score")
     + _f("bool", "opted_out, is_deleted, is_do_not_call, is_do_not_email, is_email_hard_bounced, "
                  "is_reviewed, is_starred, do_not_sell")
     + _f("dt", "last_activity_at, email_bounced_at, first_activity_at, first_assigned_at, "
@@ -70,7 +184,7 @@ _PROSPECT = (
                 "salesforce_owner_id, salesforce_url, converted_from_object_name, "
                 "converted_from_object_type, grade, phone, fax, address_one, address_two, city, "
                 "state, zip, country, company, annual_revenue, website, industry, department, "
-                "years_in_business, employees, territory, comments, notes")
+                "years_in_business, employees, territory, comments, notes, password")
 )
 
 _LM = (
@@ -102,19 +216,19 @@ _CAMPAIGN = (_f("int", "id, folder_id, parent_campaign_id, created_by_id, update
              + _f("num", "cost") + _f("bool", "is_deleted") + _f("str", "name, salesforce_id")
              + _f("dt", "created_at, updated_at"))
 _LIST = (_f("int", "id, folder_id, campaign_id, created_by_id, updated_by_id")
-         + _f("bool", "is_public, is_dynamic, is_deleted")
+         + _f("bool", "is_public, is_dynamic, is_salesforce_visible, is_deleted")
          + _f("str", "name, title, description") + _f("dt", "created_at, updated_at"))
 _USER = (_f("int", "id, created_by_id, updated_by_id")
          + _f("bool", "is_deleted")
-         + _f("str", "email, username, first_name, job_title, role, role_name, salesforce_id, "
-                     "tag_replacement_language")
+         + _f("str", "email, username, first_name, last_name, job_title, role, role_name, "
+                     "salesforce_id, tag_replacement_language")
          + _f("dt", "created_at, updated_at"))
 _TAG = (_f("int", "id, object_count, created_by_id, updated_by_id") + _f("str", "name")
         + _f("dt", "created_at, updated_at"))
 _CUSTOM_FIELD = (_f("int", "id, created_by_id, updated_by_id")
                  + _f("bool", "is_record_multiple_responses, is_use_values, is_required, "
                               "is_analytics_synced")
-                 + _f("str", "name, field_id, type, salesforce_id")
+                 + _f("str", "name, field_id, api_field_id, type, salesforce_id")
                  + _f("dt", "created_at, updated_at"))
 # The objects below follow Airbyte's tested v5 field lists (pardot-api.md, section 3).
 _OPPORTUNITY = (_f("int", "id, campaign_id, probability, created_by_id, updated_by_id")
@@ -128,8 +242,10 @@ _VISIT = (_f("int", "id, visitor_id, prospect_id, visitor_page_view_count, durat
 _PAGE_VIEW = (_f("int", "id, visitor_id, campaign_id, visit_id, duration_in_seconds")
               + _f("str", "url, title, salesforce_id") + _f("dt", "created_at"))
 _EMAIL = (_f("int", "id, campaign_id, prospect_id, folder_id, list_id, list_email_id, "
-                    "email_template_id, tracker_domain_id, created_by_id")
-          + _f("bool", "is_operational") + _f("str", "name, type, subject, client_type")
+                    "email_template_id, tracker_domain_id, user_id, created_by_id")
+          + _f("bool", "is_operational")
+          + _f("str", "name, type, subject, client_type, html_message, text_message")
+          + _f("objs", "sender_options, reply_to_options")  # arrays of objects (AB)
           + _f("dt", "sent_at"))
 _FORM = (_f("int", "id, campaign_id, layout_template_id, folder_id, tracker_domain_id, "
                    "created_by_id, updated_by_id")
@@ -168,8 +284,9 @@ STREAMS: dict[str, StreamSpec] = {
                    _CUSTOM_FIELD, 500, v3_sort_by=("created_at", "id")),
         StreamSpec("opportunities", "opportunities", "opportunity", "opportunity", None, False,
                    _OPPORTUNITY, 600, v3_sort_by=("created_at", "id")),
-        StreamSpec("forms", "forms", "form", "form", None, True, _FORM, 700, v5_id_only=True),
-        StreamSpec("emails", "emails", "", "", None, False, _EMAIL, 800000),
+        StreamSpec("forms", "forms", "form", "form", None, True, _FORM, 700),
+        StreamSpec("emails", "emails", "", "", None, False, _EMAIL, 800000,
+                   read_only=("html_message", "text_message")),
         StreamSpec("visits", "visits", "", "", None, False, _VISIT, 300000),
         StreamSpec("visitor_page_views", "visitor-page-views", "", "", None, False,
                    _PAGE_VIEW, 900000),

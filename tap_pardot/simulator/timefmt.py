@@ -125,6 +125,19 @@ _DATE_RE = re.compile(
 )
 
 
+_ATOM_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+
+
+def parse_atom(value: str) -> int:
+    """v5 date input: exactly ATOM `YYYY-MM-DDTHH:MM:SS+HH:MM` (ValueError otherwise).
+
+    Pardot parses with PHP's ATOM format and requires the re-formatted value to equal the
+    input (SRV `datatypes/DateTimeDataType.php`): no fractions, `Z`, `+0000` or bare dates."""
+    if not _ATOM_RE.match(value):
+        raise ValueError(f"not ATOM: {value!r}")
+    return int(datetime.fromisoformat(value).timestamp())
+
+
 def iso_utc(t: int) -> str:
     """The tap's output form: `2025-11-02T05:30:00+00:00`."""
     return datetime.fromtimestamp(t, UTC).isoformat()

@@ -12,11 +12,11 @@ from typing_extensions import override
 
 from tap_pardot.auth import AuthError
 from tap_pardot.client import MAX_TRIES, PardotAPIError
-from tap_pardot.export import ExportSync
+from tap_pardot.export import ExportSync, FieldsRefused
 from tap_pardot.limits import StopRun
 from tap_pardot.query import QueryStream
 from tap_pardot.settings import ConfigError
-from tap_pardot.strategy import choose_sync_mode
+from tap_pardot.strategy import AUTO, choose_sync_mode, requested_mode
 
 # Retried errors that outlasted every try.
 GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exceptions.Timeout)
@@ -24,6 +24,17 @@ GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exce
 
 class PardotObjectStream(QueryStream):
     """A Pardot object; subclasses only declare names, paths and export procedures."""
+
+    def export_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        """Records through the Export API; in `auto`, a field the export refuses sends the
+        stream to the query path instead, which can deliver it (never a null for it)."""
+        auto = requested_mode(self) == AUTO
+        try:
+            yield from ExportSync(self, context, fallback=auto).records()
+        except FieldsRefused as exc:
+            self.logger.info("Stream %s: query mode instead (the export refused a selected "
+                             "field: %s)", self.name, exc.pardot_message)
+            yield from self.query_records(context)
 
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
@@ -41,7 +52,7 @@ class PardotObjectStream(QueryStream):
             if dry_run:  # stop at the limit, before the SDK aborts the stream with an error
                 yield from itertools.islice(self.query_records(context), self.ABORT_AT_RECORD_COUNT)
             elif choose_sync_mode(self, context) == "export":
-                yield from ExportSync(self, context).records()
+                yield from self.export_records(context)
             else:
                 yield from self.query_records(context)
         except StopRun as stop:

@@ -10,3 +10,4 @@ class CampaignsStream(PardotObjectStream):
     v5_path = "campaigns"
     v3_object = "campaign"
     v3_collection = "campaign"
+    v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6

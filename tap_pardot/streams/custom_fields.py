@@ -13,3 +13,4 @@ class CustomFieldsStream(PardotObjectStream):
     name = "custom_fields"
     v5_path = "custom-fields"
     deletable = False
+    v3_query_names = {"salesforce_id": "crm_id"}  # pardot-api.md §6

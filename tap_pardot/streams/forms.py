@@ -16,3 +16,4 @@ class FormsStream(PardotObjectStream):
     v5_order = "id"
     v3_object = "form"
     v3_collection = "form"
+    v3_names = {"is_deleted": "is_archived", "salesforce_id": "salesforce_fid"}  # §6

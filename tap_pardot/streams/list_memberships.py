@@ -10,6 +10,7 @@ class ListMembershipsStream(PardotObjectStream):
     v5_path = "list-memberships"
     v3_object = "listMembership"
     v3_collection = "list_membership"
+    v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6
     v3_sort_by = "id"  # v3/v4 sort listMembership by created_at or id only
     export_object = "listMembership"
     export_procedure = "filter_by_updated_at"

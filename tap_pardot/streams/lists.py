@@ -10,3 +10,4 @@ class ListsStream(PardotObjectStream):
     v5_path = "lists"
     v3_object = "list"
     v3_collection = "list"
+    v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6

@@ -17,6 +17,7 @@ class ProspectAccountsStream(PardotObjectStream):
     v5_order = "id"
     v3_object = "prospectAccount"
     v3_collection = "prospectAccount"
+    v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6
     v3_sort_by = "id"
     export_object = "prospectAccount"
     export_procedure = "filter_by_updated_at"

@@ -12,3 +12,4 @@ class UsersStream(PardotObjectStream):
 
     name = "users"
     v5_path = "users"
+    v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6 (for v3/v4 exports)

@@ -10,6 +10,7 @@ class VisitorsStream(PardotObjectStream):
     v5_path = "visitors"
     v3_object = "visitor"
     v3_collection = "visitor"
+    v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6
     v3_sort_by = "id"  # v3/v4 document no updated_at sort for visitors
     v3_params = {"only_identified": "false"}  # the v3/v4 default hides anonymous visitors
     export_object = "visitor"
