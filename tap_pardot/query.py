@@ -3,8 +3,10 @@
 Plans (one module each) yield records in an order that makes a safe bookmark at each page
 end, and restart from the high-water mark instead of trusting a page token or an offset:
 `V5SortedPlan` (v5, nextPageToken paging sorted by updatedAt), `V3SortedPlan` (v3/v4
-`output=bulk`, one query per page from the hwm second, DST fall-backs walked in segments)
-and `IdWalkPlan` (objects that cannot be filtered or sorted by `updated_at`).
+`output=bulk`, one query per page from the hwm second, DST fall-backs walked in segments),
+`IdWalkPlan` (objects that cannot be filtered or sorted by `updated_at`) and `FullTablePlan`
+(v3/v4 objects without timestamps, `v3_full_table`). On v3/v4, deleted prospects and list
+memberships are a second walk of the same plan (`RecycleBinThenLive`).
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, PardotStream
-from tap_pardot.query_idwalk import IdWalkPlan
+from tap_pardot.query_deleted import RecycleBinThenLive
+from tap_pardot.query_idwalk import FullTablePlan, IdWalkPlan
+from tap_pardot.query_plan import Plan, v3_recycle_bin
 from tap_pardot.query_v3 import V3SortedPlan
 from tap_pardot.query_v5 import V5SortedPlan
 
 if t.TYPE_CHECKING:
     import requests
 
-    from tap_pardot.query_plan import Plan
-
 
 class PlanPaginator(BaseAPIPaginator[dict]):
     """Drives a Plan from the SDK's request loop; checkpoints once a page is consumed."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan | RecycleBinThenLive) -> None:
         super().__init__(plan.first())
         self.plan = plan
 
@@ -60,12 +62,18 @@ class QueryStream(PardotStream):
         """`fields` for v5: the selected properties, camelCase (custom fields: fieldId)."""
         return ",".join(self.wire_name(name, 5) for name in self.fetched_properties)
 
-    def new_plan(self, context: t.Any) -> Plan:
+    def new_plan(self, context: t.Any) -> Plan | RecycleBinThenLive:
         """The paging plan for this stream, API version and bookmark."""
         start, tie_id = self.resume_point(context)
-        sorted_plan: type[Plan] = V5SortedPlan if self.api_version == 5 else V3SortedPlan
-        order = self.v5_order if self.api_version == 5 else self.v3_sort_by
-        return (IdWalkPlan if order == "id" else sorted_plan)(self, start, tie_id)
+        if self.api_version == 5:
+            kind: type[Plan] = IdWalkPlan if self.v5_order == "id" else V5SortedPlan
+            return kind(self, start, tie_id)
+        if getattr(self, "v3_full_table", False):
+            return FullTablePlan(self, start, tie_id)
+        kind = IdWalkPlan if self.v3_sort_by == "id" else V3SortedPlan
+        if v3_recycle_bin(self):
+            return RecycleBinThenLive(kind, self, start, tie_id)
+        return kind(self, start, tie_id)
 
     @property
     def path(self) -> str:  # type: ignore[override]

@@ -37,6 +37,15 @@ if t.TYPE_CHECKING:
 KEY = "deleted_walk"
 
 
+def resumable(saved: t.Mapping[str, t.Any], start: dt.datetime) -> bool:
+    """Whether a saved `deleted_walk` is for a run from `start`: a recycle-bin walk from
+    there, or a read one whose range holds it (the live walk has moved the bookmark)."""
+    if not (saved.get("start") and saved.get("end")):
+        return False
+    lo, hi = parse_utc(saved["start"]), parse_utc(saved["end"])
+    return lo <= start <= hi if saved.get("done") else lo == start
+
+
 class RecycleBinThenLive:
     """Drives the recycle-bin walk, then the live walk (each a `kind` plan)."""
 
@@ -45,17 +54,13 @@ class RecycleBinThenLive:
         self.stream = stream
         self.start = start
         saved = stream.stream_state.get(KEY) or {}
-        ours = saved.get("start") and saved.get("end")
-        saved_start = parse_utc(saved["start"]) if ours else None
-        if ours and saved.get("done"):
-            ours = saved_start <= start <= parse_utc(saved["end"])
-        elif ours:
-            ours = saved_start == start
-        end = parse_utc(saved["end"]) if ours else None
+        if not resumable(saved, start):
+            saved = {}
+        end = parse_utc(saved["end"]) if saved else None
         self.bin: Plan | None = None
-        if not (ours and saved.get("done")):
+        if not saved.get("done"):
             self.bin = kind(stream, start, tie_id, recycle_bin=True, end=end,
-                            saved=saved.get("walk") if ours else None)
+                            saved=saved.get("walk"))
             end = self.bin.end
         self.live = kind(stream, start, tie_id, end=end)
         self.end = self.live.end

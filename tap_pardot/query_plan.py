@@ -184,8 +184,12 @@ class Plan:
         rkey = replication_key(self.stream)
         if rows and self.v5:
             self.stream.check_timezone(rows[0].get(snake_to_camel(rkey)), f"a record's {rkey}")
+        # v3/v4 rows carry no deleted flag: the walk a record came from is its flag.
+        flag = not self.v5 and self.stream.v3_object in V3_DELETED_OBJECTS
         for row in rows:
             record = convert(row, window=self.window())
+            if flag and "is_deleted" in record:  # a fetched property
+                record["is_deleted"] = self.recycle_bin
             self.last_raw_id = record["id"]
             updated = parse_utc(record[rkey]) if record.get(rkey) else None
             if self.keep(record, updated):

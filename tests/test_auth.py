@@ -145,14 +145,33 @@ def test_jwt_bearer_assertion() -> None:
     config = {**OAUTH, "username": "me@example.com", "private_key": pem}
     post = FakePost(fake_response(200, {"access_token": "JWT-AT"}))
     auth = build_authenticator(config, "jwt_bearer", api_url="https://pi.pardot.com",
-                               auth_url="https://test.salesforce.com", post=post)
+                               auth_url="https://acme.my.salesforce.com", post=post)
     assert auth(prepared()).headers["Authorization"] == "Bearer JWT-AT"
-    _, form = post.calls[0]
+    url, form = post.calls[0]
+    assert url == "https://acme.my.salesforce.com/services/oauth2/token"  # My Domain
     assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
     claims = jwt.decode(form["assertion"], key.public_key(), algorithms=["RS256"],
-                        audience="https://test.salesforce.com")
+                        audience="https://login.salesforce.com")  # never the My Domain URL
     assert claims["iss"] == "cid"
     assert claims["sub"] == "me@example.com"
+
+
+@pytest.mark.parametrize(("extra", "audience"), [
+    ({"is_sandbox": True}, "https://test.salesforce.com"),
+    ({"jwt_audience": "https://acme.my.site.com"}, "https://acme.my.site.com"),
+])
+def test_jwt_audience_by_sandbox_or_setting(extra: dict, audience: str) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    config = {**OAUTH, "username": "me@example.com", "private_key": pem, **extra}
+    post = FakePost(fake_response(200, {"access_token": "JWT-AT"}))
+    auth = build_authenticator(config, "jwt_bearer", api_url="https://pi.pardot.com",
+                               auth_url="https://acme.my.salesforce.com", post=post)
+    auth(prepared())
+    claims = jwt.decode(post.calls[0][1]["assertion"], key.public_key(), algorithms=["RS256"],
+                        audience=audience)
+    assert claims["aud"] == audience
 
 
 def test_jwt_bad_key_is_one_line() -> None:

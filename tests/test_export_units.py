@@ -75,33 +75,46 @@ def test_windows_never_exceed_one_year_with_their_slack() -> None:
 def test_bounds_sent_include_the_edges_under_either_reading() -> None:
     window = Window(utc("2025-10-01T00:00:00+00:00"), utc("2025-10-31T00:00:00+00:00"))
     assert window.after == window.start - SLACK
-    assert window.before == window.end + SLACK
+    assert window.before == window.end  # half-open: [start, end)
     spec = ExportSpec("prospect", "filter_by_updated_at", "deleted")
-    args = spec.arguments(window, include_deleted=True)
+    args = spec.arguments(window, include_deleted=True, api_version=4)
     assert args == {
         "updated_after": "2025-09-30T23:59:59+00:00",
-        "updated_before": "2025-10-31T00:00:01+00:00",
+        "updated_before": "2025-10-31T00:00:00+00:00",
         "deleted": "all",
     }
-    assert "deleted" not in spec.arguments(window, include_deleted=False)
+    assert spec.arguments(window, include_deleted=False, api_version=4)["deleted"] is False
+    assert spec.arguments(window, include_deleted=True, api_version=5) == {
+        "updatedAfter": "2025-09-30T23:59:59+00:00",
+        "updatedBefore": "2025-10-31T00:00:00+00:00",
+        "deleted": "all",
+    }
     activity = ExportSpec("visitorActivity", "filter_by_updated_at")
-    assert "deleted" not in activity.arguments(window, include_deleted=True)
+    assert "deleted" not in activity.arguments(window, include_deleted=True, api_version=5)
     created = ExportSpec("x", "filter_by_created_at")
-    assert set(created.arguments(window, include_deleted=True)) == {
-        "created_after",
-        "created_before",
+    assert set(created.arguments(window, include_deleted=True, api_version=5)) == {
+        "createdAfter",
+        "createdBefore",
     }
 
 
-def test_create_body_and_field_cap() -> None:
-    spec = ExportSpec("visitor", "filter_by_updated_at", "deleted")
+def test_create_body_on_each_version_and_field_cap() -> None:
+    spec = ExportSpec("visitor", "filter_by_prospect_updated_at", "prospect_deleted")
     window = Window(utc("2025-10-01T00:00:00+00:00"), utc("2025-10-02T00:00:00+00:00"))
-    body = spec.body(["id", "updatedAt"], window, include_deleted=True)
-    assert body["object"] == "visitor"
-    assert body["fields"] == ["id", "updatedAt"]
-    assert body["procedure"]["name"] == "filter_by_updated_at"
+    v5 = spec.body(["id", "updatedAt"], window, include_deleted=True, api_version=5)
+    assert "object" not in v5  # v5 takes the object from the procedure's name
+    assert v5["fields"] == ["id", "updatedAt"]
+    assert v5["procedure"]["name"] == "Visitor/FilterByProspectUpdatedAt"
+    assert set(v5["procedure"]["arguments"]) == {"updatedAfter", "updatedBefore",
+                                                 "prospectDeleted"}
+    v4 = spec.body(["id", "updated_at"], window, include_deleted=True, api_version=4)
+    assert v4["object"] == "visitor"
+    assert v4["procedure"]["name"] == "filter_by_prospect_updated_at"
+    activity = ExportSpec("visitorActivity", "filter_by_created_at")
+    assert activity.procedure_name(5) == "VisitorActivity/FilterByCreatedAt"
     with pytest.raises(PardotAPIError, match="at most 150"):
-        spec.body([f"f{i}" for i in range(MAX_FIELDS + 1)], window, include_deleted=True)
+        spec.body([f"f{i}" for i in range(MAX_FIELDS + 1)], window, include_deleted=True,
+                  api_version=5)
 
 
 def test_fall_back_found_to_the_second() -> None:
@@ -144,6 +157,10 @@ def test_every_instant_near_a_fall_back_is_read_back_exactly(days: int) -> None:
 def test_reply_shapes_and_refs() -> None:
     plain = {"id": 7, "state": "Complete", "isExpired": False, "resultRefs": "https://x/a"}
     assert ExportStatus.from_payload(plain).files == ["https://x/a"]
+    v5 = {"id": 7, "status": "Complete", "isExpired": False, "resultRefs": []}
+    assert ExportStatus.from_payload(v5).state == "Complete"
+    id_only = ExportStatus.from_payload({"id": 7})  # a reply without `fields`: polled
+    assert (id_only.state, id_only.finished) == ("", False)
     wrapped = {"export": {"id": "7", "state": "Processing", "isExpired": "false"}}
     status = ExportStatus.from_payload(wrapped)
     assert (status.id, status.state, status.is_expired, status.files) == (
@@ -219,13 +236,18 @@ def test_endpoints_per_version() -> None:
 
     ExportApi(request, "http://h/", 5).create({})  # type: ignore[arg-type]
     ExportApi(request, "http://h", 5).read(5)  # type: ignore[arg-type]
+    ExportApi(request, "http://h", 5).cancel(5)  # type: ignore[arg-type]
     ExportApi(request, "http://h", 4).create({})  # type: ignore[arg-type]
     ExportApi(request, "http://h", 3).read(5)  # type: ignore[arg-type]
+    ExportApi(request, "http://h", 4).cancel(5)  # type: ignore[arg-type]
+    fields = {"fields": "id,status,isExpired,createdAt,updatedAt"}
     assert calls == [
-        ("POST", "http://h/api/v5/exports", None),
-        ("GET", "http://h/api/v5/exports/5", None),
+        ("POST", "http://h/api/v5/exports", fields),
+        ("GET", "http://h/api/v5/exports/5", {"fields": fields["fields"] + ",resultRefs"}),
+        ("POST", "http://h/api/v5/exports/5/do/cancel", fields),
         ("POST", "http://h/api/export/version/4/do/create", {"format": "json"}),
         ("GET", "http://h/api/export/version/3/do/read/id/5", {"format": "json"}),
+        ("POST", "http://h/api/export/version/4/do/cancel/id/5", {"format": "json"}),
     ]
 
 

@@ -219,11 +219,13 @@ def plan_for(kind: type, rows_start: dt.datetime, page: int, zone: str = "Americ
             else:
                 state[key] = value
 
+    converter = RecordConverter(SCHEMA, zone)
     stream = SimpleNamespace(
-        name="things", config={"page_size": page}, end_date=end, deletable=False,
-        v3_params={}, v3_collection="thing", api_version=4, stream_state=state,
-        converter=RecordConverter(SCHEMA, zone), logger=SimpleNamespace(info=print),
-        checkpoint=checkpoint)
+        name="things", config={"page_size": page}, deletable=False,
+        read_bound=lambda: end or dt.datetime(2026, 1, 1, tzinfo=UTC),
+        v3_params={}, v3_collection="thing", v3_object="thing", api_version=4,
+        stream_state=state, converter=converter, fetch_converter=lambda: converter,
+        logger=SimpleNamespace(info=print), checkpoint=checkpoint)
     return kind(stream, rows_start, None)
 
 

@@ -22,7 +22,7 @@ class Stream:
         self.export_object = export_object
         self.export_procedure = "filter_by_updated_at"
         self.export_deleted_argument = None
-        self.export_unavailable_fields = ()
+        self.refused_fields: set[str] = set()
         self.config = {"start_date": (NOW - timedelta(days=60)).isoformat(), **config}
         self.state = state or {}
         self.selected_properties = [f"f{i}" for i in range(fields)]
@@ -32,9 +32,13 @@ class Stream:
     def get_context_state(self, context: object) -> dict:
         return self.state
 
-    def get_starting_timestamp(self, context: object) -> datetime:
+    def resume_point(self, context: object) -> tuple[datetime, None]:
         value = self.state.get("replication_key_value") or self.config["start_date"]
-        return datetime.fromisoformat(str(value))
+        return datetime.fromisoformat(str(value)), None
+
+    def read_bound(self) -> datetime:
+        end = self.config.get("end_date")
+        return min(NOW, datetime.fromisoformat(str(end))) if end else NOW
 
 
 def mode(stream: Stream) -> str:

@@ -247,9 +247,11 @@ class Simulator:
         status = e.status or table.get(str(e.code), table["default"])
         fmt = req.arg("format") or ("json" if family == "export3" else "xml")
         if fmt == "json":
-            return json_response({"@attributes": {"stat": "fail", "version": 1,
+            resp = json_response({"@attributes": {"stat": "fail", "version": 1,
                                                   "err_code": e.code}, "err": e.message},
                                  status, e.headers)
+            resp.content_type = k["v3_error_content_type"]
+            return resp
         return Response(status, xml_error(e.code, e.message), "application/xml; charset=utf-8",
                         e.headers)
 

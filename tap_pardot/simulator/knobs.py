@@ -87,7 +87,9 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "v3_sort_by_lenient": False,  # accept any of id/created_at/updated_at on every object
     "v3_result_null_when_empty": False,
     "v3_error_status": {"default": 400, "1": 401, "184": 401, "49": 401},
-    # Export API
+    "v3_error_content_type": "application/json; charset=utf-8",  # of JSON errors
+    "v3_deleted_all": "error",  # deleted=all: "error" (27), "true" or "ignored"
+    # Export API (docs/simulator.md, "Export API knobs": readings and sources)
     "export_waiting_seconds": 0.2,
     "export_processing_seconds": 0.2,
     "export_rows_per_second": 0,  # > 0 adds rows / rate to the processing time
@@ -95,17 +97,34 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "export_failure_count": 0,  # the next N exports fail (decrements)
     "export_rows_per_file": 1000,
     "export_max_files": 40,
-    "export_reply_wrapped": False,
-    "export_v5_result_refs_always_array": False,
-    "export_result_refs_key": "resultRefs",  # the docs' schema blocks say "resultsRef"
     "export_expiry_days": 7,
     "export_cancel_after_days": 7,
     "export_max_fields": 150,
     "export_max_range": "1 year",  # "1 year" (calendar) or a number of days
     "export_bounds_inclusive": False,
-    "export_prospect_deleted_must_be_all": False,  # the 2020 docs' reading
-    "export_unavailable_fields_error": True,  # prospect grade/notes answer 177
+    "export_max_file_size_cap": 200_000_000,  # v5 maxFileSizeBytes: account cap (232 above)
     "export_multi_value_format": "semicolon",  # multi-value custom fields: `a;b` or "json"
+    "export_csv_formula_escape": True,  # `=`, `+`, `@` first: a backslash in front
+    "export_array_custom_fields": "allowed",  # or "refused" (180)
+    "export_prospect_grade_notes": "exportable",  # or "refused" (the 2020 docs)
+    # v3/v4 export replies and arguments
+    "export_reply_wrapped": False,  # {"export": {...}} (the docs' schema blocks)
+    "export_result_refs_key": "resultRefs",  # the 2020 schema blocks say "resultsRef"
+    "export_v3_default_deleted": "false",  # prospect/list membership without deleted: or "all"
+    "export_prospect_deleted_must_be_all": False,  # the 2020 docs' reading
+    # v5 exports
+    "export_v5_create_status": 201,  # or 200
+    "export_missing_fields_param": "error",  # no ?fields=: 400, or "id_only"
+    "export_v5_empty_result_refs": "empty",  # Complete without files: [], "null", "absent"
+    "export_v5_object_property": "error",  # `object` in the body: 154, or "ignored"
+    "export_v5_procedure_case": "sensitive",  # or "insensitive"
+    "export_v5_snake_case_arguments": "error",  # 175, or "alias"
+    "export_v5_csv_dates": "naive",  # account-timezone `YYYY-MM-DD HH:MM:SS`, or "offset"
+    "export_v5_csv_booleans": "text",  # true/false, or "digits" (1/0)
+    "export_v5_csv_headers": "v5",  # names as requested, or "pre_v5" (v3/v4 names)
+    "export_generic_procedures": False,  # feature.api.version_5_export_all
+    "export_prospect_last_activity": False,  # Prospect/FilterByLastActivity's flag
+    "export_email_procedure": False,  # Email/FilterByUpdatedAt's flag
     "custom_fields_error_code": None,  # e.g. 46 or 49: the custom-fields object answers it
 }
 

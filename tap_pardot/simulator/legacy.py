@@ -18,6 +18,51 @@ _VA_OPTIONAL = {"campaign_id", "custom_redirect_id", "email_id", "email_template
                 "prospect_id", "site_search_query_id", "visit_id", "visitor_page_view_id"}
 
 
+def _keys(text: str) -> tuple[tuple[str, str], ...]:
+    """`snake` or `snake:key` entries -> ((snake, v3/v4 query key), ...)."""
+    out = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        snake, _, key = part.partition(":")
+        out.append((snake, key or snake))
+    return tuple(out)
+
+
+# The documented v3/v4 query/read keys (pardot-api.md section 2; DOC2020
+# `docs/kb/object-field-references.md`). These come from older code than the export names
+# (schema.StreamSpec.api_name): e.g. prospect `crm_url`, customField `crm_id`. Rows carry no
+# deleted flag. Objects not listed serve every field but `is_deleted` under its snake name.
+QUERY_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "visitor_activities": _keys(
+        "id, prospect_id, visitor_id, type, type_name, details, email_id, email_template_id, "
+        "list_email_id, form_id, form_handler_id, site_search_query_id, landing_page_id, "
+        "paid_search_ad_id, multivariate_test_variation_id, visitor_page_view_id, file_id, "
+        "custom_redirect_id, campaign_id, created_at, updated_at"),
+    "prospects": _keys(
+        "id, campaign_id, salutation, first_name, last_name, email, password, company, "
+        "prospect_account_id, website, job_title, department, country, address_one, "
+        "address_two, city, state, territory, zip, phone, fax, source, annual_revenue, "
+        "employees, industry, years_in_business, comments, notes, score, grade, "
+        "last_activity_at, recent_interaction, salesforce_lead_id:crm_lead_fid, "
+        "salesforce_contact_id:crm_contact_fid, salesforce_owner_id:crm_owner_fid, "
+        "salesforce_account_id:crm_account_fid, salesforce_last_sync:crm_last_sync, "
+        "salesforce_url:crm_url, is_do_not_email, is_do_not_call, opted_out, is_reviewed, "
+        "is_starred, created_at, updated_at"),
+    "campaigns": _keys("id, name, cost"),
+    "list_memberships": _keys("id, list_id, prospect_id, opted_out, created_at, updated_at"),
+    "visitors": _keys(
+        "id, page_view_count, ip_address, hostname, campaign_parameter, medium_parameter, "
+        "source_parameter, content_parameter, term_parameter, created_at, updated_at, "
+        "prospect_id"),
+    "lists": _keys("id, name, is_public, is_dynamic, title, description, "
+                   "is_salesforce_visible:is_crm_visible, created_at, updated_at"),
+    "custom_fields": _keys("id, name, field_id, type, created_at, updated_at, "
+                           "is_record_multiple_responses, salesforce_id:crm_id, is_use_values"),
+    "tags": _keys("id, name, created_at, updated_at"),
+}
+# `deleted` is documented only for these objects, as a boolean (default false).
+DELETED_PARAM = ("prospects", "list_memberships")
+
+
 def xml_error(code: int, message: str) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<rsp stat="fail" version="1.0">'
             f'<err code="{code}">{escape(message)}</err></rsp>\n').encode()
@@ -62,26 +107,28 @@ class Legacy:
             raise ApiError(20, "Invalid value specified for sort_order")
         match = self._matcher(spec, a)
         desc = sort_order == "descending"
-        keys = ((sort_by, desc),) if sort_by == "id" else ((sort_by, desc), ("id", desc))
+        cols = (sort_by,) if sort_by == "id" else (sort_by, "id")
         table = self.sim.store.tables[spec.name]
         bulk = output == "bulk"
         with self.sim.store.lock:
-            order = table.order(keys)
-            start = 0
-            low = self._lower_bound(sort_by, a) if not desc else None
-            if low is not None:  # skip straight to the high-water mark
-                start = bisect.bisect_left(order, (low,), key=table.sort_key(keys))
+            order = table.order(cols)
+            if desc:
+                walk: Any = reversed(order)
+            else:
+                low = self._lower_bound(sort_by, a)
+                start = 0 if low is None else bisect.bisect_left(  # skip to the high-water mark
+                    order, ((1, low),), key=table.sort_key(cols))
+                walk = itertools.islice(order, start, None)
             if bulk:  # no total to count: stop at the page's end
-                hits = list(itertools.islice(
-                    (i for i in itertools.islice(order, start, None) if match(i)),
-                    offset, offset + limit))
+                hits = list(itertools.islice((i for i in walk if match(i)),
+                                             offset, offset + limit))
                 total = 0
             else:
-                every = [i for i in itertools.islice(order, start, None) if match(i)]
+                every = [i for i in walk if match(i)]
                 total = len(every)
                 hits = every[offset:offset + limit]
             rows = [table.row(i) for i in hits]
-        records = [self._record(spec, r) for r in rows]
+        records = [self._record(spec, r, bulk) for r in rows]
         return self._render(req, spec, records, None if bulk else total)
 
     def _lower_bound(self, sort_by: str, a: dict[str, str]) -> int | None:
@@ -130,10 +177,7 @@ class Legacy:
                 raise ApiError(8, "Invalid time range")
         getters = [(table.column(c), lower, v, inc) for c, lower, v, inc in checks]
         deleted = table.deleted
-        want: tuple[int, ...] = (0,)
-        if spec.deletable and "deleted" in a:
-            d = a["deleted"].lower()
-            want = {"true": (1,), "1": (1,), "all": (0, 1)}.get(d, (0,))
+        want = self._deleted(spec, a.get("deleted"))
         extra = self._object_filters(spec, a)
 
         def match(i: int) -> bool:
@@ -150,6 +194,19 @@ class Legacy:
 
         return match
 
+    def _deleted(self, spec: StreamSpec, raw: str | None) -> tuple[int, ...]:
+        """The deleted flags returned: prospects and list memberships take `deleted=true|false`
+        (error 27 otherwise; `all` per knob `v3_deleted_all`); other objects only live rows."""
+        if spec.name not in DELETED_PARAM or raw is None:
+            return (0,)
+        value = raw.lower()
+        if value == "all":
+            reading = self.sim.knobs["v3_deleted_all"]
+            value = {"true": "true", "ignored": "false"}.get(reading, value)
+        if value not in ("true", "false"):
+            raise ApiError(27, "Parameter deleted must be true or false")
+        return (1,) if value == "true" else (0,)
+
     @staticmethod
     def _object_filters(spec: StreamSpec, a: dict[str, str]) -> Any:
         idx = spec.index
@@ -163,6 +220,8 @@ class Legacy:
         for name in ("prospect_id", "visitor_id", "campaign_id", "list_id"):
             if name in a and name in idx and a[name].isdigit():
                 conds.append(lambda r, n=name, v=int(a[name]): r[idx[n]] == v)
+        if spec.name == "campaigns" and "name" in a:
+            conds.append(lambda r: r[idx["name"]] == a["name"])
         if spec.name == "visitors":
             if a.get("only_identified", "true").lower() != "false":
                 conds.append(lambda r: r[idx["is_identified"]])
@@ -173,23 +232,38 @@ class Legacy:
             return None
         return lambda r: all(c(r) for c in conds)
 
-    def _record(self, spec: StreamSpec, row: list[Any]) -> dict[str, Any]:
+    def _record(self, spec: StreamSpec, row: list[Any], bulk: bool) -> dict[str, Any]:
         local = self.sim.tf.local
+        keys = QUERY_KEYS.get(spec.name) or tuple((n, n) for n, _ in spec.fields
+                                                  if n != "is_deleted" and n not in spec.custom)
         out: dict[str, Any] = {}
-        for (name, kind), v in zip(spec.fields, row, strict=False):
+        for name, key in keys:
+            v = row[spec.index[name]]
+            kind = spec.types[name]
             if v is None and spec.name == "visitor_activities" and name in _VA_OPTIONAL:
-                continue
-            if name in spec.custom:  # under its fieldId; absent when it has no value
-                if v is not None:
-                    out[spec.custom[name]] = custom.v3_value(kind, v)
                 continue
             if v is not None:
                 if kind == "dt":
                     v = local(v)
                 elif kind == "bool" and spec.name == "list_memberships":
                     v = int(v)
-            out[name] = v
+                elif spec.name == "campaigns" and name == "cost":
+                    v = int(v)  # an integer in v3/v4 (DOC2020 campaigns.md)
+            if name == "campaign_id" and spec.name == "visitor_activities" and not bulk:
+                out["campaign"] = self._campaign(v)  # full output nests the campaign
+                continue
+            out[key] = v
+        for name, fid in spec.custom.items():  # under the bare fieldId; absent without a value
+            v = row[spec.index[name]]
+            if v is not None:
+                out[fid] = custom.v3_value(spec.types[name], v)
         return out
+
+    def _campaign(self, cid: int) -> dict[str, Any]:
+        table = self.sim.store.tables["campaigns"]
+        i = table.find(cid)
+        name = table.row(i)[table.spec.index["name"]] if i >= 0 else None
+        return {"id": cid, "name": name}
 
     def _render(self, req: Request, spec: StreamSpec, records: list[dict[str, Any]],
                 total: int | None) -> Response:
@@ -214,16 +288,20 @@ class Legacy:
         for rec in records:
             parts.append(f"<{spec.v3_key}>")
             for key, v in rec.items():
-                if isinstance(v, dict):  # a multi-value custom field
-                    text = "".join(f"<value>{escape(str(x))}</value>" for x in v["value"])
-                    parts.append(f"<{key}>{text}</{key}>")
-                    continue
-                s = str(v).lower() if isinstance(v, bool) else str(v)
-                text = "" if v is None else escape(s)
-                parts.append(f"<{key}>{text}</{key}>")
+                parts.append(f"<{key}>{_xml_value(v)}</{key}>")
             parts.append(f"</{spec.v3_key}>")
         parts.append("</result></rsp>\n")
         return Response(200, "".join(parts).encode(), "application/xml; charset=utf-8")
 
 
-__all__ = ["Legacy", "json_response", "xml_error"]
+def _xml_value(v: Any) -> str:
+    if isinstance(v, dict) and isinstance(v.get("value"), list):  # multi-value custom field
+        return "".join(f"<value>{escape(str(x))}</value>" for x in v["value"])
+    if isinstance(v, dict):  # a nested object (visitor activity campaign)
+        return "".join(f"<{k}>{_xml_value(x)}</{k}>" for k, x in v.items())
+    if v is None:
+        return ""
+    return escape(str(v).lower() if isinstance(v, bool) else str(v))
+
+
+__all__ = ["QUERY_KEYS", "Legacy", "json_response", "xml_error"]
