@@ -6,7 +6,7 @@ MELTANO_VENV := .venv-meltano
 SIM_PORT ?= 8899
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench readme clean
+.PHONY: demo test lint typecheck bench readme live-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(BIN)/.installed
 # Regenerates the README's settings table from `tap-pardot --about --format=markdown`.
 readme: $(BIN)/.installed
 	$(BIN)/python scripts/update_readme.py
+
+# Asks a real Pardot sandbox the API notes' open questions (TAP_PARDOT_* variables; README).
+live-check: $(BIN)/.installed
+	$(BIN)/python scripts/live_check.py
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano output .pytest_cache

@@ -5,7 +5,8 @@
 Credentials come from the environment, under the tap's own setting names:
 TAP_PARDOT_CLIENT_ID, TAP_PARDOT_CLIENT_SECRET, TAP_PARDOT_REFRESH_TOKEN (or
 TAP_PARDOT_USERNAME + TAP_PARDOT_PRIVATE_KEY for the JWT flow), TAP_PARDOT_PARDOT_BUSINESS_UNIT_ID;
-TAP_PARDOT_IS_SANDBOX (default true), TAP_PARDOT_API_BASE_URL, TAP_PARDOT_AUTH_BASE_URL.
+TAP_PARDOT_IS_SANDBOX (default true), TAP_PARDOT_API_BASE_URL, TAP_PARDOT_AUTH_BASE_URL
+(and TAP_PARDOT_JWT_AUDIENCE, TAP_PARDOT_AUTH_FLOW, TAP_PARDOT_PRIVATE_KEY_PASSPHRASE).
 
 It spends fewer than 30 API calls in all (the token call included; a counter refuses the 30th),
 creates a few tiny exports and cancels any that has not finished before it exits, and prints no
@@ -18,6 +19,7 @@ it reports which one Pardot supports.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -28,6 +30,7 @@ import sys
 import time
 import typing as t
 from dataclasses import asdict, dataclass, field
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
 import requests
@@ -39,7 +42,8 @@ CALL_LIMIT = 30  # the 30th call is refused
 CREATE_PROPS = "id,status,isExpired,createdAt,updatedAt"
 READ_PROPS = CREATE_PROPS + ",resultRefs"
 FINISHED = ("Complete", "Failed", "Canceled")
-SETTLED = (*FINISHED, "not cancelable")  # no cancel left to try
+SETTLED = (*FINISHED, "finished before cancel", "not cancelable")  # no cancel left to try
+UNREAD = "not read"
 ENV = "TAP_PARDOT_"
 SECRET_KEYS = ("client_secret", "refresh_token", "private_key", "private_key_passphrase",
                "client_id", "username", "pardot_business_unit_id")
@@ -144,7 +148,7 @@ class Export:
     id: int
     label: str
     status: str | None = None
-    refs: t.Any = None
+    refs: t.Any = "not read"  # UNREAD
     created: float = field(default_factory=time.monotonic)
 
 
@@ -230,11 +234,8 @@ class Live:
         except requests.RequestException as exc:
             return Reply(None, {}, None, f"no reply ({type(exc).__name__})")
         if self.now is None and (date := response.headers.get("Date")):
-            try:
-                self.now = dt.datetime.strptime(date, "%a, %d %b %Y %H:%M:%S GMT").replace(
-                    tzinfo=dt.timezone.utc)
-            except ValueError:
-                pass
+            with contextlib.suppress(TypeError, ValueError):
+                self.now = parsedate_to_datetime(date)
         if stream:
             return Reply(response.status_code, response.headers, None, _head(response))
         try:
@@ -273,19 +274,21 @@ class Live:
         if reply.ok:
             export.status = status_of(resource) or "Canceled"
         elif reply.status is not None and reply.status < 500:
-            export.status = export.status if export.status in FINISHED else "not cancelable"
+            done = "already" in reply.error()[1].lower()  # "…already been completed or failed."
+            export.status = "finished before cancel" if done else "not cancelable"
         return reply
 
-    def wait_for(self, export: Export) -> Reply | None:
-        """Poll on a doubling schedule until finished, the deadline, or the budget's end."""
+    def wait_for(self, export: Export, polls: int) -> Reply | None:
+        """Poll on a doubling schedule until finished, `polls` reads, the deadline or the
+        budget's end (whichever comes first)."""
         reply, gap, last = None, self.poll_seconds, export.created
         while (export.status not in FINISHED or (export.status == "Complete"
-                                                  and export.refs is None)) and self.left() >= 1:
+                                                  and export.refs == UNREAD)) and self.left() >= 1:
             wake = last + gap
-            if wake > self.deadline:
+            if wake > self.deadline or polls < 1:
                 break
             time.sleep(max(0.0, wake - time.monotonic()))
-            reply, last, gap = self.read_export(export), time.monotonic(), gap * 2
+            reply, last, gap, polls = self.read_export(export), time.monotonic(), gap * 2, polls - 1
         return reply
 
     def download(self, url: str) -> Reply:
@@ -359,7 +362,7 @@ def accepted_or(reply: Reply, code: int, yes: str, no: str) -> str:
     if reply.ok:
         return yes
     got, _ = reply.error()
-    return no if got == code else f"other: HTTP {reply.status} code {got} (neither reading)"
+    return no if got == code else f"other: refused with HTTP {reply.status}, code {got}"
 
 
 def probe_export(lv: Live, q: str, asked: str, body: dict, code: int, yes: str,
@@ -388,8 +391,8 @@ def check_account(lv: Live) -> None:
                 f"apiCallsUsed={body.get('apiCallsUsed')}") if body else reply.summary()
     lv.ask("ACCOUNT", "GET /api/v5/objects/account?fields=id,maximumDailyApiCalls,apiCallsUsed",
            reply, observed)
-    lv.read("ACCOUNT", "both exposed" if "apiCallsUsed" in body and "maximumDailyApiCalls" in body
-            else "not exposed as documented")
+    lv.read("ACCOUNT", f"not settled: HTTP {reply.status}" if not reply.ok else "both exposed"
+            if "apiCallsUsed" in body and "maximumDailyApiCalls" in body else "not returned")
 
 
 def check_prospects(lv: Live) -> None:
@@ -466,7 +469,7 @@ def check_main_export(lv: Live) -> None:
         key = "status" if "status" in resource else "state" if "state" in resource else None
         lv.read("Q5", f"HTTP {reply.status}; body "
                 + ("id only" if set(resource) == {"id"} else "with the requested properties")
-                + (f"; state key `{key}`" if key else ""))
+                + (f"; the status under `{key}`" if key else ""))
     else:
         lv.read("Q5", "not settled: the create was refused")
         lv.read("Q6", "not settled: the export create was refused (see Q5)")
@@ -652,12 +655,15 @@ def check_q26(lv: Live) -> None:
     lv.read("Q26", "; ".join(readings))
 
 
-def analyse_csv(text: str, fields: list[str], cf: dict | None) -> tuple[str, str, str]:
-    """(observed, Q6 reading, Q7 observed) from a file's first lines; no data value leaks."""
+def analyse_csv(text: str, cf: dict | None) -> tuple[str, str, str, str]:
+    """(Q6 observed, Q6 reading, Q7 observed, Q7 reading) from a file's first lines.
+
+    No data value is shown except the first updatedAt and the boolean columns' values.
+    """
     bom = text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     if not rows:
-        return "empty file", "not settled: empty file", "no values"
+        return "empty file", "not settled: empty file", "no values", "not observable"
     header, data = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]
     col = {name: i for i, name in enumerate(header)}
     style = ("camelCase" if "updatedAt" in col else "snake_case" if "updated_at" in col
@@ -672,45 +678,47 @@ def analyse_csv(text: str, fields: list[str], cf: dict | None) -> tuple[str, str
     if cf:
         custom = ("__c" if cf.get("apiFieldId") in col else
                   "bare" if cf.get("fieldId") in col else "other")
-    escaped = {c: sum(1 for r in data if r[i][:2] in ("\\=", "\\+", "\\@")) for c, i in col.items()}
-    raw = {c: sum(1 for r in data if r[i][:1] in ("=", "+", "@")) for c, i in col.items()}
     observed = (f"header={','.join(header)}; updatedAt sample={sample!r}; boolean values="
                 f"{bools}; BOM={bom}; {len(data)} rows read")
     reading = (f"headers {style}; dates {dates if data else 'not seen'}; booleans "
                f"{'/'.join(bools) or 'not seen'}; custom field {custom}")
-    q7 = (f"escaped \\=\\+\\@: {sum(escaped.values())} "
-          f"({', '.join(c for c, n in escaped.items() if n) or '-'}); raw =+@: "
-          f"{sum(raw.values())} ({', '.join(c for c, n in raw.items() if n) or '-'})")
-    return observed, reading, q7
+    escaped = {c for c, i in col.items() for r in data if r[i][:2] in ("\\=", "\\+", "\\@")}
+    raw = {c for c, i in col.items() for r in data if r[i][:1] in ("=", "+", "@")}
+    q7 = (f"backslash-escaped =+@ in columns: {sorted(escaped) or 'none'}; unescaped =+@ in "
+          f"columns: {sorted(raw) or 'none'}")
+    q7_reading = ("escaping applied" if escaped and not raw else
+                  "escaping dropped (values verbatim)" if raw and not escaped else
+                  "mixed: see columns" if raw else
+                  "not observable: no value starting with = + @ in the rows read")
+    return observed, reading, q7, q7_reading
 
 
 def check_exports(lv: Live) -> None:
     """Wait for the Q6 export, read its first file (Q6, Q7); then the empty one (Q8)."""
     main = lv.export("Q6")
     if main is not None:
-        reply = lv.wait_for(main)
+        reply = lv.wait_for(main, polls=3)
         lv.ask("Q6", f"GET /api/v5/exports/{main.id}?fields={READ_PROPS} (polled)", reply,
                f"status {main.status}, resultRefs {_refs(main.refs)}")
         refs = main.refs if isinstance(main.refs, list) else [main.refs] if isinstance(
-            main.refs, str) else []
+            main.refs, str) and main.refs not in ("absent", UNREAD) else []
         if main.status == "Complete" and refs:
             body = lv.download(str(refs[0]))
-            fields = ["id", "email", "updatedAt", "isDoNotEmail", "optedOut", "phone", "score"]
-            observed, reading, q7 = analyse_csv(body.text, fields, lv.scalar_cf)
-            lv.ask("Q6", "GET <first resultRefs URL> (first 64 KiB)", body,
-                   observed if body.ok else None)
-            lv.read("Q6", reading if body.ok else "not settled: download failed")
-            lv.ask("Q7", "(same file) values starting = + @, escaped or not", body, q7)
-            lv.read("Q7", "escaping applied" if "escaped \\=\\+\\@: 0" not in q7 else
-                    "dropped (raw values seen)" if "raw =+@: 0" not in q7 else
-                    "not observable: no such values in the rows read")
-        elif not lv.answers.get("Q6") or not lv.answers["Q6"].reading:
-            lv.read("Q6", f"not settled: export {main.status or 'unknown'} when polling stopped")
+            if body.ok:
+                observed, reading, q7, q7_reading = analyse_csv(body.text, lv.scalar_cf)
+                lv.ask("Q6", "GET <first resultRefs URL> (first 64 KiB)", body, observed)
+                lv.read("Q6", reading)
+                lv.ask("Q7", "(the same file) values starting with = + @", body, q7)
+                lv.read("Q7", q7_reading)
+            else:
+                lv.ask("Q6", "GET <first resultRefs URL>", body)
+                lv.read("Q6", "not settled: the download failed")
+        elif not lv.reading("Q6"):
+            lv.read("Q6", f"not settled: export {main.status or 'unknown'}, resultRefs "
+                    f"{_refs(main.refs)} when polling stopped")
     empty = lv.export("Q8")
     if empty is not None:
-        reply = lv.wait_for(empty)
-        if empty.status in FINISHED and reply is None:  # finished before any poll: read once
-            reply = lv.read_export(empty)
+        reply = lv.wait_for(empty, polls=2)
         lv.ask("Q8", f"GET /api/v5/exports/{empty.id}?fields={READ_PROPS} (empty window)",
                reply, f"status {empty.status}, resultRefs {_refs(empty.refs)}")
         lv.read("Q8", f"resultRefs {_refs(empty.refs)}" if empty.status == "Complete"
@@ -718,13 +726,11 @@ def check_exports(lv: Live) -> None:
 
 
 def _refs(refs: t.Any) -> str:
-    if refs == "absent":
-        return "absent"
+    if refs in ("absent", UNREAD):
+        return refs
     if isinstance(refs, list):
         return f"array of {len(refs)}" if refs else "[] (empty array)"
-    if refs is None:
-        return "null/unknown"
-    return f"{type(refs).__name__}"
+    return "null" if refs is None else f"a {type(refs).__name__}"
 
 
 def check_q19_rows(lv: Live) -> None:
@@ -732,7 +738,7 @@ def check_q19_rows(lv: Live) -> None:
     export = lv.export("Q19")
     if export is None or lv.left() < 2:
         return
-    lv.wait_for(export)
+    lv.wait_for(export, polls=2)
     refs = export.refs if isinstance(export.refs, list) else []
     if export.status != "Complete" or not refs or lv.left() < 1:
         return
@@ -774,6 +780,8 @@ def cleanup(lv: Live) -> None:
         reply = lv.cancel(export)
         lv.ask("CLEANUP", f"POST /api/v5/exports/{export.id}/do/cancel ({export.label})", reply,
                f"status {export.status}" if reply.ok else None)
+    created = ", ".join(f"{e.id} {e.status or 'unknown'}" for e in lv.exports)
+    lv.read("CLEANUP", f"exports created: {created or 'none'}")
 
 
 CHECKS: list[tuple[tuple[str, ...], t.Callable[[Live], None]]] = [
@@ -793,8 +801,8 @@ CHECKS: list[tuple[tuple[str, ...], t.Callable[[Live], None]]] = [
     (("Q12",), check_q12),
     (("Q20",), check_q20),
     (("Q10",), check_q10),
-    (("Q26",), check_q26),
     (("Q6", "Q7", "Q8"), check_exports),
+    (("Q26",), check_q26),
     (("Q19",), check_q19_rows),
     (("Q13", "Q22", "Q18"), check_extras),
 ]
@@ -809,7 +817,7 @@ def env_config() -> tuple[dict, str | None]:
     config: dict[str, t.Any] = {k: env(k) for k in (
         "client_id", "client_secret", "refresh_token", "username", "private_key",
         "private_key_passphrase", "pardot_business_unit_id", "api_base_url", "auth_base_url",
-        "auth_flow")}
+        "jwt_audience", "auth_flow")}
     config = {k: v for k, v in config.items() if v}
     if "\n" not in config.get("private_key", "\n"):
         config["private_key"] = config["private_key"].replace("\\n", "\n")
@@ -827,17 +835,29 @@ def env_config() -> tuple[dict, str | None]:
         f"TAP_PARDOT_PARDOT_BUSINESS_UNIT_ID; missing: {', '.join(missing)}")
 
 
-def run(lv: Live) -> str | None:
-    """Every check in order; a spent budget skips the rest. Returns why it stopped early."""
+def run(lv: Live, progress: bool = False) -> str | None:
+    """Every check in order, then the cleanup. Returns why it stopped early, if it did.
+
+    A spent budget or a reply of an unexpected shape ends one check, not the run; no token
+    or Ctrl-C ends the run (the cleanup still cancels the exports).
+    """
     stopped = None
     try:
         for questions, check in CHECKS:
+            if progress:
+                print(f"  asking {', '.join(questions)}", file=sys.stderr, flush=True)
             try:
                 check(lv)
+            except AuthError:
+                raise
             except OutOfCalls:
-                for q in questions:
-                    if not lv.answers.get(q) or not lv.answers[q].reading:
-                        lv.read(q, "not asked: call budget spent")
+                why = "not asked: call budget spent"
+            except Exception as exc:  # one scrubbed line, never a traceback
+                why = f"check failed: {type(exc).__name__}: {exc}"
+            else:
+                continue
+            for q in questions:
+                lv.read(q, lv.reading(q) or why)
     except AuthError as exc:
         stopped = f"no token: {exc}"
     except KeyboardInterrupt:
@@ -845,13 +865,12 @@ def run(lv: Live) -> str | None:
     finally:
         try:
             cleanup(lv)
-        except (OutOfCalls, AuthError, requests.RequestException):  # pragma: no cover
-            stopped = (stopped or "") + "; could not cancel every export"
+        except Exception as exc:
+            stopped = f"{stopped or 'cleanup'}: could not cancel every export ({exc})"
     for q, why in NOT_ASKABLE.items():
         lv.read(q, f"not asked: {why}")
     for q in QUESTIONS:
-        answer = lv.answers.setdefault(q, Answer(q))
-        answer.reading = answer.reading or "not asked"
+        lv.read(q, lv.reading(q) or "not asked")
     return stopped
 
 
@@ -863,7 +882,7 @@ def render(lv: Live, stopped: str | None, sandbox: bool) -> tuple[list[str], str
         if answer is None:
             continue
         asks = " ; ".join(f"{a.asked} -> HTTP {a.status}: {a.observed}" for a in answer.asks)
-        title = QUESTIONS.get(q, "exports this run left unfinished")
+        title = QUESTIONS.get(q, "exports this run created; unfinished ones canceled")
         lines.append(f"{q:<7} {title} | {asks or '-'} => {answer.reading}")
     host = urlparse(lv.api).hostname
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -880,7 +899,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--max-wait", type=float, default=300,
                         help="seconds to wait for the exports in all (default 300)")
-    parser.add_argument("--poll-seconds", type=float, default=20,
+    parser.add_argument("--allow-production", action="store_true",
+                        help="run although TAP_PARDOT_IS_SANDBOX is false")
+    parser.add_argument("--poll-seconds", type=float, default=30,
                         help="first export poll after this many seconds, then doubling")
     args = parser.parse_args(argv)
     config, missing = env_config()
@@ -893,6 +914,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"live_check: {exc} (set the matching TAP_PARDOT_* variable)", file=sys.stderr)
         return 2
     host = urlparse(api_base_url(config)).hostname or ""
+    if not config["is_sandbox"] and not config.get("api_base_url") and not args.allow_production:
+        print("live_check: TAP_PARDOT_IS_SANDBOX is false: this check is meant for a sandbox "
+              "(pass --allow-production to run it anyway)", file=sys.stderr)
+        return 2
     if os.environ.get("CI") and host not in ("127.0.0.1", "localhost", "::1"):
         print("live_check: refusing to call a real Pardot host under CI", file=sys.stderr)
         return 2
@@ -900,15 +925,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(f"live-check against {host}: under {CALL_LIMIT} API calls, up to "
               f"{int(args.max_wait)} s of export waiting", flush=True)
-    stopped = run(lv)
+    stopped = run(lv, progress=not args.json)
     lines, block = render(lv, stopped, bool(config["is_sandbox"]))
     if args.json:
         doc = {"calls_used": lv.used, "call_limit": CALL_LIMIT, "stopped": stopped,
-               "answers": [asdict(a) for a in lv.answers.values()], "issue_block": block}
+               "answers": [asdict(lv.answers[q]) for q in [*QUESTIONS, "CLEANUP"]
+                           if q in lv.answers], "issue_block": block}
         print(lv.scrub(json.dumps(doc, indent=1)))
     else:
         print("\n".join(lines))
-        print(f"\nAPI calls used: {lv.used} (limit {CALL_LIMIT - 1})")
+        print(f"\nAPI calls used: {lv.used} (the {CALL_LIMIT}th would have been refused)")
         print("\n---- paste into an issue ----\n" + block + "\n---- end ----")
     if stopped:
         print(lv.scrub(f"live_check: stopped early: {stopped}"), file=sys.stderr)

@@ -282,11 +282,9 @@ class PardotStream(RESTStream[t.Any]):
         props = [wire[name] for name in names if name in wire]
         if len(props) != len(names) or set(props) & {"id", self.replication_key}:
             return []
-        for prop in props:
-            self.refused_fields.add(prop)
-            self.logger.warning("Stream %s: Pardot refused field %s for this account (%s); "
-                                "it is left out of the records of this run", self.name, prop,
-                                error.pardot_message)
+        self.refused_fields.update(props)
+        self.logger.warning("Stream %s: Pardot refused %s (error %s): left out of this run's "
+                            "records", self.name, ", ".join(props), error.code)
         return props
 
     @property

@@ -11,3 +11,4 @@ class ListsStream(PardotObjectStream):
     v3_object = "list"
     v3_collection = "list"
     v3_names = {"is_deleted": "is_archived"}  # pardot-api.md §6
+    v3_query_names = {"is_salesforce_visible": "is_crm_visible"}

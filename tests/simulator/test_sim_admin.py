@@ -126,3 +126,25 @@ def test_cli_prints_url_and_serves(tmp_path) -> None:  # type: ignore[no-untyped
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_creating_records_changes_no_other_record() -> None:
+    sim = Simulator({"clock_rate": 0})
+    before = {name: sim.truth(name) for name in sim.store.tables}
+    made = {name: len(sim.mutate(name, {"create": 3})["created"]) for name in sim.store.tables}
+    assert set(made.values()) == {3}
+    for name, old in before.items():
+        assert sim.truth(name)[:len(old)] == old, name
+
+
+def test_records_apply_whole_or_not_at_all(api: Api) -> None:
+    before = api.admin("truth/prospects")["records"]
+    pid = before[0]["id"]
+    for body in ({"create": [{"email": "ok@example.com"}],
+                  "update": [{"id": pid, "no_such_field": 1}]},
+                 {"update": [{"id": pid, "first_name": "X"}], "delete": [1]},
+                 {"create": [{"email": "a@example.com"}, {"score": "many"}]},
+                 {"create": 1, "delte": [pid]}):
+        r = requests.post(f"{api.url}/_sim/records/prospects", json=body, timeout=30)
+        assert r.status_code == 400, body
+        assert api.admin("truth/prospects")["records"] == before, body

@@ -71,15 +71,15 @@ def test_updated_after_is_exclusive_and_naive_local(api: Api) -> None:
     offset = 0
     while True:
         r = _q(api, "/api/prospect/version/4/do/query", updated_after=local, sort_by="updated_at",
-               sort_order="ascending", limit=200, offset=offset, deleted="all")
+               sort_order="ascending", limit=200, offset=offset)
         page = r.json()["result"].get("prospect", [])
         page = [page] if isinstance(page, dict) else page
         got += page
         if len(page) < 200:
             break
         offset += 200
-    want = {x["id"] for x in truth
-            if datetime.fromisoformat(x["updated_at"]) > datetime.fromisoformat(t["updated_at"])}
+    want = {x["id"] for x in truth if not x["is_deleted"]
+            and datetime.fromisoformat(x["updated_at"]) > datetime.fromisoformat(t["updated_at"])}
     assert {g["id"] for g in got} == want
     assert t["id"] not in want
 
@@ -118,3 +118,99 @@ def test_xml_output_by_default(api: Api) -> None:
     assert r.headers["Content-Type"].startswith("application/xml")
     assert r.text.count("<prospect>") == 2
     assert "<total_results>" in r.text
+
+
+PQ = "/api/prospect/version/4/do/query"
+
+
+def _rows(r: Any, key: str) -> list[dict[str, Any]]:
+    page = (r.json()["result"] or {}).get(key, [])
+    return [page] if isinstance(page, dict) else page
+
+
+def test_prospect_keys_are_the_v3_query_names(api: Api) -> None:
+    rows = _rows(_q(api, PQ, output="bulk", limit=200), "prospect")
+    keys = set().union(*rows)
+    assert {"crm_lead_fid", "crm_contact_fid", "crm_owner_fid", "crm_account_fid",
+            "crm_last_sync", "crm_url", "score", "grade", "notes", "password"} <= keys
+    assert not {k for k in keys if k.startswith("salesforce_")}
+    assert not keys & {"is_deleted", "is_archived", "do_not_sell", "user_id", "converted_at"}
+    truth = {t["id"]: t for t in api.admin("truth/prospects")["records"]}
+    for row in rows:
+        t = truth[row["id"]]
+        assert row["crm_url"] == t["salesforce_url"]
+        assert row["crm_lead_fid"] == t["salesforce_lead_id"]
+
+
+def test_deleted_is_a_boolean_on_prospects_and_list_memberships(api: Api) -> None:
+    truth = api.admin("truth/prospects")["records"]
+    dead = {t["id"] for t in truth if t["is_deleted"]}
+
+    def ids(**params: Any) -> set[int]:
+        out: set[int] = set()
+        last = 0
+        while page := _rows(_q(api, PQ, output="bulk", id_greater_than=last, **params),
+                            "prospect"):
+            out |= {p["id"] for p in page}
+            last = page[-1]["id"]
+        return out
+
+    assert ids() == {t["id"] for t in truth} - dead
+    assert ids(deleted="false") == {t["id"] for t in truth} - dead
+    assert ids(deleted="true") == dead
+    r = _q(api, PQ, deleted="all")
+    assert r.json() == {"@attributes": {"stat": "fail", "version": 1, "err_code": 27},
+                        "err": "Parameter deleted must be true or false"}
+    assert _q(api, PQ, deleted="yes").json()["@attributes"]["err_code"] == 27
+    api.sim.set_knobs({"v3_deleted_all": "true"})
+    assert ids(deleted="all") == dead
+    api.sim.set_knobs({"v3_deleted_all": "ignored"})
+    assert ids(deleted="all") == {t["id"] for t in truth} - dead
+    lm = api.admin("truth/list_memberships")["records"]
+    r = _q(api, "/api/listMembership/version/4/do/query", deleted="true", limit=200)
+    assert {m["id"] for m in _rows(r, "list_membership")} <= {m["id"] for m in lm
+                                                              if m["is_deleted"]}
+    # other objects take no `deleted`: only live rows
+    visitors = api.admin("truth/visitors")["records"]
+    r = _q(api, "/api/visitor/version/4/do/query", deleted="true", only_identified="false",
+           limit=200, output="bulk")
+    got = {v["id"] for v in _rows(r, "visitor")}
+    assert got and not got & {v["id"] for v in visitors if v["is_deleted"]}
+
+
+def test_campaigns_carry_id_name_cost(api: Api) -> None:
+    truth = api.admin("truth/campaigns")["records"]
+    rows = _rows(_q(api, "/api/campaign/version/4/do/query", limit=200), "campaign")
+    assert rows and all(set(r) == {"id", "name", "cost"} for r in rows)
+    assert all(isinstance(r["cost"], int) for r in rows)
+    mid = sorted(t["created_at"] for t in truth)[len(truth) // 2]
+    local = datetime.fromisoformat(mid).astimezone(NY).strftime("%Y-%m-%d %H:%M:%S")
+    rows = _rows(_q(api, "/api/campaign/version/4/do/query", created_after=local), "campaign")
+    assert {r["id"] for r in rows} == {t["id"] for t in truth
+                                       if t["created_at"] > mid and not t["is_deleted"]}
+
+
+def test_other_v3_query_names(api: Api) -> None:
+    lists = _rows(_q(api, "/api/list/version/4/do/query"), "list")
+    assert "is_crm_visible" in lists[0] and "is_salesforce_visible" not in lists[0]
+    assert not {"is_deleted", "is_archived"} & set().union(*lists)
+    lm = _rows(_q(api, "/api/listMembership/version/4/do/query", limit=50), "list_membership")
+    assert all(type(m["opted_out"]) is int for m in lm)
+    bulk = _rows(_q(api, VAQ, output="bulk", limit=200), "visitor_activity")
+    assert any("campaign_id" in v for v in bulk) and not any("campaign" in v for v in bulk)
+    full = _rows(_q(api, VAQ, limit=200), "visitor_activity")
+    nested = [v["campaign"] for v in full if "campaign" in v]
+    assert nested and set(nested[0]) == {"id", "name"}
+    assert not any("campaign_id" in v for v in full)
+    xml = api.get(VAQ, params={"limit": 200}).text
+    assert "<campaign><id>" in xml
+
+
+def test_error_transport_knobs(api: Api) -> None:
+    r = _q(api, VAQ, limit=201)
+    assert (r.status_code, r.headers["Content-Type"]) == (400, "application/json; charset=utf-8")
+    api.sim.set_knobs({"v3_error_status": {"default": 200},
+                       "v3_error_content_type": "text/html"})
+    r = _q(api, VAQ, limit=201)
+    assert (r.status_code, r.headers["Content-Type"]) == (200, "text/html")
+    assert r.json()["@attributes"]["stat"] == "fail"
