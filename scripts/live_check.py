@@ -39,6 +39,7 @@ from tap_pardot.auth import AuthError, build_authenticator
 from tap_pardot.settings import ConfigError, api_base_url, auth_base_url, check_config
 
 CALL_LIMIT = 30  # the 30th call is refused
+HELD_FOR_RESULTS = 4  # two polls and one download of the Q6 export, one read of the Q8 one
 CREATE_PROPS = "id,status,isExpired,createdAt,updatedAt"
 READ_PROPS = CREATE_PROPS + ",resultRefs"
 FINISHED = ("Complete", "Failed", "Canceled")
@@ -115,10 +116,18 @@ class Reply:
     headers: t.Mapping[str, str]
     body: t.Any  # parsed JSON, or None
     text: str
+    export: Export | None = None  # the export a create call made
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def failed(self) -> bool:
+        """Not 2xx, or a v3/v4 `stat: fail` envelope (which may come with HTTP 200)."""
+        attributes = self.body.get("@attributes") if isinstance(self.body, dict) else None
+        stat = attributes.get("stat") if isinstance(attributes, dict) else None
+        return not self.ok or stat == "fail" or "<rsp stat=\"fail\"" in self.text[:200]
 
     def error(self) -> tuple[int | None, str]:
         """(code, message) of a v5 or v3/v4 error envelope (JSON or XML)."""
@@ -135,7 +144,7 @@ class Reply:
         """`code N: message` for an error, else the keys of the JSON reply."""
         if self.status is None:
             return self.text
-        if not self.ok:
+        if self.failed:
             code, message = self.error()
             return f"code {code}: {message[:160]}"
         if isinstance(self.body, dict):
@@ -148,7 +157,7 @@ class Export:
     id: int
     label: str
     status: str | None = None
-    refs: t.Any = "not read"  # UNREAD
+    refs: t.Any = UNREAD
     created: float = field(default_factory=time.monotonic)
 
 
@@ -184,6 +193,7 @@ class Live:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "tap-pardot-live-check"
         self.used = 0
+        self.held = HELD_FOR_RESULTS  # released when the export results are fetched
         self.deadline = time.monotonic() + max_wait
         self.poll_seconds = poll_seconds
         self.answers: dict[str, Answer] = {}
@@ -195,6 +205,7 @@ class Live:
         self.array_cf: dict | None = None
         self.v3_error: Reply | None = None
         self.v3_version = 4
+        self.q26: dict[str, str] = {}  # object -> reading
         self.auth = build_authenticator(config, flow, api_url=self.api, auth_url=self.auth_host,
                                         post=self._token_post)
 
@@ -209,18 +220,21 @@ class Live:
         self.used += 1
 
     def left(self) -> int:
-        return CALL_LIMIT - 1 - self.used - len(self.open_exports())
+        return CALL_LIMIT - 1 - self.used - len(self.open_exports()) - self.held
 
     def _token_post(self, url: str, form: dict[str, str]) -> requests.Response:
-        self.spend(len(self.open_exports()))
+        self.spend(len(self.open_exports()) + self.held)
         return self.session.post(url, data=form, timeout=60)
 
     # ---- calls -------------------------------------------------------------------------------
     def call(self, method: str, url: str, *, params: dict | None = None, body: t.Any = None,
              headers: dict | None = None, kind: str = "api", stream: bool = False) -> Reply:
-        """One API call. kind: api, create (keeps a call for its cancel) or cancel."""
-        reserve = {"cancel": 0, "create": len(self.open_exports()) + 1}.get(
-            kind, len(self.open_exports()))
+        """One API call. kind: api, create (keeps a call for its cancel) or cancel.
+
+        An api call or a create may not eat the calls kept for cancels or held for results.
+        """
+        reserve = 0 if kind == "cancel" else (
+            len(self.open_exports()) + self.held + (kind == "create"))
         if not self.auth.is_token_valid():
             self.auth.update_access_token()  # counted by _token_post
             self.secrets.append(str(self.auth.access_token))
@@ -236,13 +250,12 @@ class Live:
         if self.now is None and (date := response.headers.get("Date")):
             with contextlib.suppress(TypeError, ValueError):
                 self.now = parsedate_to_datetime(date)
-        if stream:
-            return Reply(response.status_code, response.headers, None, _head(response))
-        try:
-            parsed = response.json()
-        except ValueError:
-            parsed = None
-        return Reply(response.status_code, response.headers, parsed, response.text[:2000])
+        text = _head(response) if stream else response.text
+        parsed = None
+        if not stream or not 200 <= response.status_code < 300:  # a file is not parsed
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(text)
+        return Reply(response.status_code, response.headers, parsed, text[:DOWNLOAD_BYTES])
 
     def v5(self, path: str, **params: t.Any) -> Reply:
         return self.call("GET", f"/api/v5/{path}", params=params or None)
@@ -253,7 +266,8 @@ class Live:
         reply = self.call("POST", "/api/v5/exports", params=params, body=body, kind="create")
         resource = export_of(reply.body)
         if reply.ok and _int(resource.get("id")) is not None:
-            self.exports.append(Export(int(resource["id"]), label, status_of(resource)))
+            reply.export = Export(int(resource["id"]), label, status_of(resource))
+            self.exports.append(reply.export)
         return reply
 
     def export(self, label: str) -> Export | None:
@@ -371,8 +385,8 @@ def probe_export(lv: Live, q: str, asked: str, body: dict, code: int, yes: str,
     reply = lv.create(q, body)
     lv.ask(q, asked, reply)
     lv.read(q, accepted_or(reply, code, yes, no))
-    if reply.ok and (export := lv.export(q)) and export.status not in FINISHED:
-        lv.ask(q, f"POST /api/v5/exports/{export.id}/do/cancel", lv.cancel(export))
+    if reply.export and reply.export.status not in FINISHED:
+        lv.ask(q, f"POST /api/v5/exports/{reply.export.id}/do/cancel", lv.cancel(reply.export))
 
 
 # ---- the checks -------------------------------------------------------------------------------
@@ -412,7 +426,8 @@ def check_prospects(lv: Live) -> None:
         fields = [f for f in fields if f not in named]
     flagged = [f for f in ("doNotSell", "grade") if f not in refused]
     lv.read("Q9", f"fields: {', '.join(flagged) or 'none'} accepted; "
-            f"{', '.join(refused) or 'none'} refused (51)")
+            f"{', '.join(refused) or 'none'} refused (51)" if reply and reply.ok
+            else f"fields: not settled (HTTP {reply.status if reply else '-'})")
     values = reply.body.get("values") if reply and reply.ok and isinstance(reply.body, dict) \
         else None
     if values:
@@ -575,12 +590,6 @@ def _v3_query(lv: Live, obj: str, version: int, **params: t.Any) -> Reply:
                    params={"format": "json", "limit": 1, **params})
 
 
-def _v3_failed(reply: Reply) -> bool:
-    body = reply.body
-    return not reply.ok or (isinstance(body, dict)
-                            and (body.get("@attributes") or {}).get("stat") == "fail")
-
-
 def _total(reply: Reply) -> int | None:
     result = reply.body.get("result") if isinstance(reply.body, dict) else None
     return _int(result.get("total_results")) if isinstance(result, dict) else None
@@ -590,30 +599,40 @@ def check_q12(lv: Live) -> None:
     version = 4
     reply = _v3_query(lv, "prospect", version, deleted="all", output="simple")
     lv.ask("Q12", "GET /api/prospect/version/4/do/query?deleted=all", reply)
-    if _v3_failed(reply) and reply.error()[0] == 89:  # the account must use v3
+    if reply.failed and reply.error()[0] == 89:  # the account must use v3
         lv.v3_error, version = reply, 3
         reply = _v3_query(lv, "prospect", version, deleted="all", output="simple")
         lv.ask("Q12", "GET /api/prospect/version/3/do/query?deleted=all", reply)
     lv.v3_version = version
-    if _v3_failed(reply):
+    if reply.failed:
         lv.v3_error = reply
         code, _ = reply.error()
         lv.read("Q12", "(a) error 27" if code == 27 else f"refused with code {code}")
         return
     totals = {"all": _total(reply)}
     lv.read("Q12", f"accepted (total_results {totals['all']}); reading not settled")
-    for value in ("true", None):  # compare with deleted=true and with the default walk
+    for value in (None, "true"):  # compare with the default walk, then with deleted=true
         params = {"deleted": value} if value else {}
         other = _v3_query(lv, "prospect", version, output="simple", **params)
         lv.ask("Q12", f"GET /api/prospect/version/{version}/do/query"
                + (f"?deleted={value}" if value else " (no deleted)"), other)
         totals[value or "default"] = _total(other)
-    all_, true, default = totals["all"], totals["true"], totals["default"]
-    lv.read("Q12", f"accepted: total_results all={all_}, true={true}, default={default} -> " + (
-        "taken as true" if all_ == true and true != default else
-        "ignored" if all_ == default and true != default else
-        "honoured as all" if None not in (all_, true, default) and all_ == true + default
-        else "ambiguous"))
+        lv.read("Q12", q12_reading(totals))
+
+
+def q12_reading(totals: dict[str, int | None]) -> str:
+    """The reading from total_results with deleted=all, without deleted, with deleted=true."""
+    every, default, true = totals["all"], totals.get("default"), totals.get("true")
+    counts = ", ".join(f"{k}={v}" for k, v in totals.items())
+    counts = f"accepted: total_results {counts} -> "
+    if every is None or default is None or ("true" in totals and true is None):
+        return counts + "ambiguous: no total_results"
+    if true is None:
+        return counts + ("ignored, unless the recycle bin is empty" if every == default
+                         else "taken as true or honoured")
+    return counts + ("ambiguous: nothing in the recycle bin" if true == 0 else
+                     "taken as true" if every == true else "ignored" if every == default else
+                     "honoured as all" if every == true + default else "ambiguous")
 
 
 def check_q20(lv: Live) -> None:
@@ -625,7 +644,7 @@ def check_q20(lv: Live) -> None:
     ctype = reply.headers.get("Content-Type", "absent")
     lv.ask("Q20", asked, reply, f"{reply.summary()}; Content-Type: {ctype}")
     lv.read("Q20", f"error envelope with HTTP {reply.status}, {ctype.split(';')[0]}"
-            if _v3_failed(reply) else "no error produced")
+            if reply.failed else "no error produced")
 
 
 def check_q10(lv: Live) -> None:
@@ -642,17 +661,22 @@ def check_q10(lv: Live) -> None:
 
 
 def check_q26(lv: Live) -> None:
+    """Runs twice: before the exports and after, for objects the held calls kept it from."""
     since = atom((lv.anchor or lv.now or dt.datetime.now(dt.timezone.utc))
                  - dt.timedelta(days=30))
-    readings = []
-    for obj in ("tagged-objects", "form-fields", "folder-contents"):
+    objects = ("tagged-objects", "form-fields", "folder-contents")
+    for obj in objects:
+        lv.q26.setdefault(obj, "not asked (call budget)")
+        lv.read("Q26", "; ".join(f"{k} {v}" for k, v in lv.q26.items()))
+    for obj in objects:
+        if not lv.q26[obj].startswith("not asked"):
+            continue
         reply = lv.v5(f"objects/{obj}", fields="id,updatedAt", updatedAtAfterOrEqualTo=since,
                       orderBy="updatedAt ASC", limit=1)
         lv.ask("Q26", f"GET /api/v5/objects/{obj}?updatedAtAfterOrEqualTo=&orderBy=updatedAt",
                reply)
-        readings.append(f"{obj} " + ("updatedAt ok" if reply.ok else
-                                     f"refused (code {reply.error()[0]})"))
-    lv.read("Q26", "; ".join(readings))
+        lv.q26[obj] = "updatedAt ok" if reply.ok else f"refused (code {reply.error()[0]})"
+        lv.read("Q26", "; ".join(f"{k} {v}" for k, v in lv.q26.items()))
 
 
 def analyse_csv(text: str, cf: dict | None) -> tuple[str, str, str, str]:
@@ -695,13 +719,13 @@ def analyse_csv(text: str, cf: dict | None) -> tuple[str, str, str, str]:
 
 def check_exports(lv: Live) -> None:
     """Wait for the Q6 export, read its first file (Q6, Q7); then the empty one (Q8)."""
+    lv.held = 0
     main = lv.export("Q6")
     if main is not None:
         reply = lv.wait_for(main, polls=3)
         lv.ask("Q6", f"GET /api/v5/exports/{main.id}?fields={READ_PROPS} (polled)", reply,
                f"status {main.status}, resultRefs {_refs(main.refs)}")
-        refs = main.refs if isinstance(main.refs, list) else [main.refs] if isinstance(
-            main.refs, str) and main.refs not in ("absent", UNREAD) else []
+        refs = ref_list(main.refs)
         if main.status == "Complete" and refs:
             body = lv.download(str(refs[0]))
             if body.ok:
@@ -721,8 +745,16 @@ def check_exports(lv: Live) -> None:
         reply = lv.wait_for(empty, polls=2)
         lv.ask("Q8", f"GET /api/v5/exports/{empty.id}?fields={READ_PROPS} (empty window)",
                reply, f"status {empty.status}, resultRefs {_refs(empty.refs)}")
-        lv.read("Q8", f"resultRefs {_refs(empty.refs)}" if empty.status == "Complete"
-                else f"not settled: export {empty.status or 'unknown'}")
+        lv.read("Q8", f"not settled: export {empty.status or 'unknown'}"
+                if empty.status != "Complete" else f"resultRefs {_refs(empty.refs)}"
+                if not ref_list(empty.refs) else "not settled: the window held data")
+
+
+def ref_list(refs: t.Any) -> list[str]:
+    """The download URLs of a read: an array in v5, a string in v3/v4 (accept both)."""
+    if isinstance(refs, list):
+        return [str(r) for r in refs]
+    return [refs] if isinstance(refs, str) and refs not in ("absent", UNREAD) else []
 
 
 def _refs(refs: t.Any) -> str:
@@ -739,7 +771,7 @@ def check_q19_rows(lv: Live) -> None:
     if export is None or lv.left() < 2:
         return
     lv.wait_for(export, polls=2)
-    refs = export.refs if isinstance(export.refs, list) else []
+    refs = ref_list(export.refs)
     if export.status != "Complete" or not refs or lv.left() < 1:
         return
     body = lv.download(str(refs[0]))
@@ -767,11 +799,10 @@ def check_extras(lv: Live) -> None:
     lv.ask("Q22", "GET /api/v5/objects/list-emails?fields=id,isOperational", reply)
     lv.read("Q22", "isOperational accepted" if reply.ok else
             f"isOperational refused (code {reply.error()[0]})")
-    reply = lv.create("Q18", {"fields": ["id", "prospect.email"], "procedure": {
-        "name": "VisitorActivity/FilterByUpdatedAt", "arguments": empty_window(lv)}})
-    lv.ask("Q18", "POST /api/v5/exports (VisitorActivity fields id,prospect.email)", reply)
-    lv.read("Q18", "dot fields accepted" if reply.ok else
-            f"refused (code {reply.error()[0]})")
+    probe_export(lv, "Q18", "POST /api/v5/exports (VisitorActivity fields id,prospect.email)",
+                 {"fields": ["id", "prospect.email"], "procedure": {
+                     "name": "VisitorActivity/FilterByUpdatedAt", "arguments": empty_window(lv)}},
+                 180, "dot fields accepted", "refused (180 invalid fields)")
 
 
 def cleanup(lv: Live) -> None:
@@ -801,8 +832,9 @@ CHECKS: list[tuple[tuple[str, ...], t.Callable[[Live], None]]] = [
     (("Q12",), check_q12),
     (("Q20",), check_q20),
     (("Q10",), check_q10),
-    (("Q6", "Q7", "Q8"), check_exports),
     (("Q26",), check_q26),
+    (("Q6", "Q7", "Q8"), check_exports),
+    (("Q26",), check_q26),  # again, for what the calls held for the exports kept it from
     (("Q19",), check_q19_rows),
     (("Q13", "Q22", "Q18"), check_extras),
 ]
@@ -926,6 +958,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"live-check against {host}: under {CALL_LIMIT} API calls, up to "
               f"{int(args.max_wait)} s of export waiting", flush=True)
     stopped = run(lv, progress=not args.json)
+    if stopped and not any(answer.asks for answer in lv.answers.values()):
+        print(lv.scrub(f"live_check: {stopped}"), file=sys.stderr)  # nothing was asked
+        return 1
     lines, block = render(lv, stopped, bool(config["is_sandbox"]))
     if args.json:
         doc = {"calls_used": lv.used, "call_limit": CALL_LIMIT, "stopped": stopped,
@@ -943,4 +978,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception as exc:  # outside the checks: the type only, never a traceback
+        print(f"live_check: failed ({type(exc).__name__})", file=sys.stderr)
+        sys.exit(1)

@@ -106,6 +106,8 @@ def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[W
         cursor = lo
         while cursor < hi:
             nxt = min(cursor + width, hi)
+            if hi - nxt <= SLACK:  # no export for a second: the window takes it (MAX_WINDOW
+                nxt = hi  # leaves room for it)
             windows.append(Window(cursor, nxt))
             cursor = nxt
     return windows

@@ -98,7 +98,17 @@ class FakeExportApi:
         path = urlparse(url).path
         if path.endswith(("/exports", "/do/create")):
             self.calls.append(("create", path))
+            if "/v5/" in path:
+                assert params == {"fields": "id,status,isExpired,createdAt,updatedAt"}
+                assert "object" not in json
             return self._reply(self._create(json, path))
+        if "/do/cancel" in path:
+            self.calls.append(("cancel", path))
+            export = self.exports.get(int(path.split("/exports/")[1].split("/")[0]))
+            if export is None:
+                raise PardotAPIError("Pardot error 16 (HTTP 404): Invalid ID", 16)
+            export["state"] = "Canceled"
+            return self._reply(export)
         if "/files/" in path:
             self.calls.append(("download", path))
             export_id, index = path.rsplit("/files/", 1)
@@ -119,7 +129,8 @@ class FakeExportApi:
         return self._reply(export)
 
     def _reply(self, export: dict) -> Reply:
-        body = {"id": export["id"], "state": export["state"], "isExpired": export["expired"]}
+        state = "status" if export["v5"] else "state"  # pardot-api.md §4b
+        body = {"id": export["id"], state: export["state"], "isExpired": export["expired"]}
         if export["created"] is not None:
             local = export["created"].astimezone(NY)
             body["createdAt"] = (local.strftime("%Y-%m-%d %H:%M:%S") if self.naive_clock
@@ -132,8 +143,8 @@ class FakeExportApi:
     def _create(self, body: dict, path: str) -> dict:
         v5 = "/v5/" in path
         args = body["procedure"]["arguments"]
-        after = datetime.fromisoformat(args["updated_after"])
-        before = datetime.fromisoformat(args["updated_before"])
+        after = datetime.fromisoformat(args["updatedAfter" if v5 else "updated_after"])
+        before = datetime.fromisoformat(args["updatedBefore" if v5 else "updated_before"])
         assert before - after <= timedelta(days=365)
         names = {snake_to_camel(f) if v5 else f: f for f in FIELDS}
         assert body["fields"] == list(names)
@@ -148,7 +159,8 @@ class FakeExportApi:
         self.next_id += 1
         data = [self._csv(part, body["fields"], names) for part in parts if part]
         self.exports[export_id] = {
-            "id": export_id, "state": "Waiting", "expired": False, "reads_left": self.reads,
+            "id": export_id, "v5": v5, "state": "Waiting", "expired": False,
+            "reads_left": self.reads,
             "data": data, "body": body, "created": self.clock,
             "refs": [f"http://sim/api/v5/exports/{export_id}/files/{k}" for k in range(len(data))],
         }
@@ -186,7 +198,6 @@ class FakeStream:
     export_object = "visitor"
     export_procedure = "filter_by_updated_at"
     export_deleted_argument = "deleted"
-    export_unavailable_fields = ()
 
     def __init__(self, api: FakeExportApi, state: dict | None = None, **config: object) -> None:
         self.config = {"start_date": iso(START), "end_date": iso(END),
@@ -200,10 +211,26 @@ class FakeStream:
         self.pardot_request = api.request
         self.state: dict = state or {}
         self.states: list[dict] = []
+        self.refused_fields: set[str] = set()
 
-    def get_starting_timestamp(self, context: object) -> datetime:
+    def resume_point(self, context: object) -> tuple[datetime, None]:
         value = self.state.get("replication_key_value") or self.config["start_date"]
-        return datetime.fromisoformat(str(value))
+        return datetime.fromisoformat(str(value)), None
+
+    def read_bound(self) -> datetime:
+        return datetime.fromisoformat(str(self.config["end_date"]))
+
+    def wire_name(self, prop: str, api_version: int) -> str:
+        return snake_to_camel(prop) if api_version >= 5 else prop
+
+    def fetch_converter(self, *, csv: bool = False) -> RecordConverter:
+        return self.converter.for_fields(self.selected_properties, csv=csv)
+
+    def refuse(self, error: PardotAPIError, api_version: int) -> list[str]:
+        return []
+
+    def check_timezone(self, raw: object, where: str) -> None:
+        pass
 
     def get_context_state(self, context: object) -> dict:
         return self.state
@@ -277,7 +304,7 @@ def test_bookmark_moves_per_window_and_exports_are_recorded() -> None:
     stream = FakeStream(api)
     run(stream)
     bookmarks = [s.get("replication_key_value") for s in stream.states]
-    assert bookmarks[-1] == iso(END)
+    assert bookmarks[-1] == iso(END + timedelta(seconds=1))  # everything before it is read
     assert "exports" not in stream.state
     first = stream.states[0]
     assert "replication_key_value" not in first  # the first create, before any window ends
@@ -334,7 +361,7 @@ def test_resume_uses_the_recorded_export() -> None:
     api.calls.clear()
     out = run(FakeStream(api, state=saved, export_window_days=30))
     assert api.calls[0] == ("read", "/api/v5/exports/100")
-    afters = [e["body"]["procedure"]["arguments"]["updated_after"]
+    afters = [e["body"]["procedure"]["arguments"]["updatedAfter"]
               for i, e in api.exports.items() if i > 100]
     assert iso(START - timedelta(seconds=1)) not in afters  # the first window not again
     assert by_id(out) == truth(records)
@@ -346,6 +373,7 @@ def test_recorded_export_is_ignored_when_settings_changed() -> None:
                           "api_version": 5, "signature": "other", "created_at": iso(START)}]}
     run(FakeStream(api, state=state))
     assert ("read", "/api/v5/exports/55") not in api.calls
+    assert ("cancel", "/api/v5/exports/55/do/cancel") in api.calls  # frees Pardot's queue
 
 
 def test_failed_export_is_retried_then_a_clear_error() -> None:
@@ -413,7 +441,7 @@ def test_a_window_without_rows_still_moves_the_bookmark() -> None:
     early = START - timedelta(days=30)
     stream = FakeStream(api, start_date=iso(early), end_date=iso(START - timedelta(days=1)))
     assert run(stream) == []
-    assert stream.state["replication_key_value"] == iso(START - timedelta(days=1))
+    assert stream.state["replication_key_value"] == iso(START - timedelta(days=1, seconds=-1))
     assert [kind for kind, _ in api.calls].count("download") == 0
 
 
@@ -463,11 +491,12 @@ def test_bookmark_and_plan_stop_at_pardots_clock(version: int, naive: bool) -> N
     api = FakeExportApi(records, clock=server_now, naive_clock=naive, wrapped=version < 5)
     stream = FakeStream(api, api_version=version)  # 7-day windows to END, 49 days on
     out = run(stream)
-    assert creates(api) == 3  # [0, 7], [7, 14], [14, 21] days: the third holds Pardot's now
-    bookmark = server_now - CLOCK_MARGIN
+    assert creates(api) == 3  # [0, 7), [7, 14), [14, 21) days: the third holds Pardot's now
+    settled = server_now - CLOCK_MARGIN  # what the export holds for sure
+    bookmark = settled + timedelta(seconds=1)
     assert stream.state["replication_key_value"] == iso(bookmark)
     assert "exports" not in stream.state
-    assert by_id(out) == truth(records, end=server_now)
+    assert by_id(out) == truth(records, end=settled)
 
     # Later, Pardot's clock has moved on; the next run starts at the bookmark, so records
     # changed meanwhile (stamped after the first run's end) are not lost.
@@ -479,7 +508,7 @@ def test_bookmark_and_plan_stop_at_pardots_clock(version: int, naive: bool) -> N
     out = run(FakeStream(api, state=copy.deepcopy(stream.state), api_version=version))
     assert creates(api) == 2  # [B, B + 7 d], [B + 7 d, B + 14 d] holds the new now
     assert {r["id"] for r in changed} <= {r["id"] for r in out}
-    assert by_id(out) == truth(api.records, start=bookmark, end=api.clock)
+    assert by_id(out) == truth(api.records, start=bookmark, end=api.clock - CLOCK_MARGIN)
     assert stream.state["replication_key_value"] == iso(bookmark)  # the first run's copy
 
 
@@ -488,8 +517,9 @@ def test_a_window_ending_well_before_pardots_clock_keeps_its_end() -> None:
     api = FakeExportApi(records, clock=END + CLOCK_MARGIN)  # the edge: a full margin
     stream = FakeStream(api)
     run(stream)
-    assert stream.state["replication_key_value"] == iso(END)
-    assert creates(api) == len(cut_windows(START, END, 7, NY))
+    end = END + timedelta(seconds=1)  # the read bound is END: [START, END + 1 s)
+    assert stream.state["replication_key_value"] == iso(end)
+    assert creates(api) == len(cut_windows(START, end, 7, NY))
 
 
 def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
@@ -506,8 +536,9 @@ def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
     resumed = FakeStream(api, state=copy.deepcopy(saved))
     out = run(resumed)
     assert creates(api) == 0  # the recorded export, and no window past Pardot's clock
-    assert resumed.state["replication_key_value"] == iso(server_now - CLOCK_MARGIN)
-    assert by_id(out) == truth(records, end=server_now)
+    settled = server_now - CLOCK_MARGIN
+    assert resumed.state["replication_key_value"] == iso(settled + timedelta(seconds=1))
+    assert by_id(out) == truth(records, end=settled)
 
     # A read reply without createdAt: the time recorded in state still bounds the bookmark.
     api.clock, api.calls = None, []
@@ -515,11 +546,11 @@ def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
         export.update(created=None, state="Complete", reads_left=0)
     resumed = FakeStream(api, state=copy.deepcopy(saved))
     run(resumed)
-    assert resumed.state["replication_key_value"] == iso(server_now - CLOCK_MARGIN)
+    assert resumed.state["replication_key_value"] == iso(settled + timedelta(seconds=1))
 
 
 def test_without_createdat_the_bookmark_follows_the_plan() -> None:
     api = FakeExportApi(make_records())  # replies carry no createdAt
     stream = FakeStream(api)
     run(stream)
-    assert stream.state["replication_key_value"] == iso(END)
+    assert stream.state["replication_key_value"] == iso(END + timedelta(seconds=1))

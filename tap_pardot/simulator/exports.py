@@ -211,7 +211,7 @@ class Exports:
         if raw is None:
             if self.sim.knobs["export_missing_fields_param"] == "id_only":
                 return ["id"]
-            raise ApiError(13, "One or more required parameters are missing: fields")
+            raise ApiError(224, "The fields parameter is required.")
         names = [n.strip() for n in raw.split(",")]
         if "" in names:
             raise ApiError(51, "Invalid parameter: fields. Empty strings are not allowed.")
@@ -318,16 +318,16 @@ class Exports:
             if m:
                 t = _atom(value)
                 if t is None:
-                    raise ApiError(5, f"Invalid parameter: {key}. Invalid date time value")
+                    raise ApiError(51, f"Invalid parameter: {key}. Invalid date time value")
                 checks.append((m.group(1), m.group(2) == "After", t))
             elif key == "isExpired" and value not in ("true", "false"):
-                raise ApiError(5, "Invalid parameter: isExpired. Invalid boolean")
+                raise ApiError(51, "Invalid parameter: isExpired. Invalid boolean")
             elif key not in ("fields", "orderBy", "status", "isExpired"):
-                raise ApiError(5, f"Invalid parameter: {key}")
+                raise ApiError(51, f"Invalid parameter: {key}")
         col, _, direction = req.query.get("orderBy", "id").strip().partition(" ")
         if col not in ("id", "createdAt", "updatedAt") or direction.upper() not in (
                 "", "ASC", "DESC"):
-            raise ApiError(5, f"Invalid parameter: orderBy. Unknown field name specified: {col}")
+            raise ApiError(51, f"Invalid parameter: orderBy. Unknown field name specified: {col}")
         found = []
         with self.lock:
             self._schedule()

@@ -137,7 +137,8 @@ def test_creating_records_changes_no_other_record() -> None:
         assert sim.truth(name)[:len(old)] == old, name
 
 
-def test_records_apply_whole_or_not_at_all(api: Api) -> None:
+def test_records_apply_whole_or_not_at_all(api_factory) -> None:  # type: ignore[no-untyped-def]
+    api = api_factory({"prospects": {"count": 100, "clump_size": 0}})
     before = api.admin("truth/prospects")["records"]
     pid = before[0]["id"]
     for body in ({"create": [{"email": "ok@example.com"}],

@@ -31,7 +31,8 @@ def test_definitions_cover_every_kind(api: Api) -> None:
     v3 = api.get("/api/customField/version/4/do/query", params={"format": "json"}).json()
     rows = v3["result"]["customField"]
     assert {d["field_id"] for d in rows} == set(defs)
-    assert {"crm_id", "is_use_values"} <= set(rows[0]) and "salesforce_id" not in rows[0]
+    assert {"crm_id", "is_use_values"} <= set(rows[0])
+    assert "salesforce_id" not in rows[0]
 
 
 def test_v5_serves_custom_values_when_requested(api_factory: Any) -> None:

@@ -201,7 +201,8 @@ def test_other_filters_of_the_objects(api: Api) -> None:
     assert t["id"] in {v["id"] for v in r.json()["values"]}
     r = api.get("/api/v5/objects/prospects", params={"fields": "id,userId", "limit": 1000,
                                                       "userIdIsNull": "true"})
-    assert r.json()["values"] and all(v["userId"] is None for v in r.json()["values"])
+    assert r.json()["values"]
+    assert all(v["userId"] is None for v in r.json()["values"])
     lm = api.admin("truth/list_memberships")["records"]
     pid = lm[0]["prospect_id"]
     r = api.get("/api/v5/objects/list-memberships",
@@ -233,7 +234,8 @@ def test_order_by_rules(api: Api) -> None:
     rows, _ = _all(api, VA, {"fields": "id,updatedAt", "limit": 1000,
                              "orderBy": "updatedat desc"})
     keys = [(_utc(r["updatedAt"]), r["id"]) for r in rows]
-    assert keys == sorted(keys, reverse=True) and len(keys) == 2500
+    assert keys == sorted(keys, reverse=True)
+    assert len(keys) == 2500
 
 
 def test_deleted_parameter_per_object(api: Api) -> None:
@@ -245,7 +247,8 @@ def test_deleted_parameter_per_object(api: Api) -> None:
             "fields": "id,isDeleted"}).json()["code"] == 51
     # no recycle bin: ignored by default (open question 16), or an error
     all_va = api.get(VA, params={"fields": "id", "deleted": "true"})
-    assert all_va.ok and all_va.json()["values"]
+    assert all_va.ok
+    assert all_va.json()["values"]
     api.sim.set_knobs({"v5_deleted_without_recycle_bin": "error"})
     assert api.get(VA, params={"fields": "id", "deleted": "true"}).status_code == 400
     assert api.get("/api/v5/objects/prospects", params={"fields": "id",
@@ -317,7 +320,8 @@ def test_read_one_record(api: Api) -> None:
     assert r.headers["Pardot-Warning"].startswith("201;")
     live = next(t for t in truth if not t["is_deleted"])
     r = api.get(f"/api/v5/objects/prospects/{live['id']}", params={"fields": "id,updatedAt"})
-    assert r.ok and "Pardot-Warning" not in r.headers
+    assert r.ok
+    assert "Pardot-Warning" not in r.headers
     assert api.get("/api/v5/objects/prospects/1", params={"fields": "id"}).status_code == 404
 
 
