@@ -2,7 +2,8 @@
 
 v5 prospect accounts and several v3/v4 objects are walked by id, filtering on `updated_at`
 client-side; the bookmark moves only when the walk is complete (an interrupted walk resumes
-by id from the state).
+by id from the state). v3/v4 campaigns, whose records hold no time, are read whole
+(`FullTablePlan`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import functools
+
 import pytest
+from tapkit import extracted_truth
 
 from tap_pardot.simulator import Simulator
 
@@ -19,6 +22,7 @@ def sim_factory() -> Iterator[Callable[..., Simulator]]:
         sim = Simulator(knobs=knobs, seed=seed)
         sim.start()
         started.append(sim)
+        sim.truth = functools.partial(extracted_truth, sim.truth)  # type: ignore[method-assign]
         return sim
 
     yield make

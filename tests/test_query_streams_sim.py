@@ -125,6 +125,8 @@ def test_v4_serves_what_it_can_and_skips_the_rest(sim_factory: t.Any, discovered
         carried = {k for r in got.values() for k, v in r.items() if v is not None}
         for rid, row in want.items():  # on the columns a v3/v4 reply carries
             for name in row.keys() & carried:
-                if got[rid][name] != row[name]:  # v3/v4 send naive local times: a time
+                if name == "cost":  # a v3/v4 campaign's cost is an integer
+                    assert abs(got[rid][name] - row[name]) < 1, (stream, rid)
+                elif got[rid][name] != row[name]:  # v3/v4 send naive local times: a time
                     assert in_repeated_hour(row[name]), (stream, rid, name)  # alone in the
                     # DST fall-back hour, with no earlier record in it, reads as either one.

@@ -11,7 +11,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tapkit import discover_catalog, run_cli, sim_config, truth
+from tapkit import ARRAY_CUSTOM_FIELDS, discover_catalog, run_cli, sim_config, truth
 
 STREAMS = ("visitor_activities", "prospects", "list_memberships", "visitors",
            "prospect_accounts")
@@ -37,6 +37,9 @@ def assert_matches_truth(sim: t.Any, records: list[dict], stream: str,
         assert len(got) == len(records), f"{stream}: duplicates"
     want = truth(sim, stream)
     assert got.keys() == want.keys(), stream
+    left_out = {k for r in want.values() for k in r} - {k for r in records for k in r}
+    assert left_out <= ARRAY_CUSTOM_FIELDS, left_out  # refused by a v5 query, never null
+    want = {i: {k: v for k, v in r.items() if k not in left_out} for i, r in want.items()}
     bad = [i for i in want if got[i] != want[i]]
     assert not bad, f"{stream}: {len(bad)} differ, e.g. {got[bad[0]]} != {want[bad[0]]}"
 
@@ -61,13 +64,14 @@ def test_v5_full_then_incremental(sim_factory: t.Any, tmp_path: Path) -> None:
             body["delete"] = [some[1]]
         reply = requests.post(f"{sim.url}/_sim/records/{stream}", json=body, timeout=10).json()
         changes[stream] = {r["id"] for key in reply for r in reply[key]}
+    sim.advance(180)  # past the settle margin: the changes are read now
     second = run_cli(config_for(sim), state=first.state, tmp_path=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     for stream in STREAMS:
         got = second.records.get(stream, [])
         assert {r["id"] for r in got} == changes[stream], stream
         want = truth(sim, stream)
-        assert all(r == want[r["id"]] for r in got)
+        assert all(r == {k: v for k, v in want[r["id"]].items() if k in r} for r in got)
     assert any(r["is_deleted"] for r in second.records["prospects"])
 
 
@@ -89,13 +93,19 @@ def test_v4_oauth_matches_truth(sim_factory: t.Any, tmp_path: Path) -> None:
         got = {r["id"]: r for r in run.records[stream]}
         assert len(got) == len(run.records[stream])
         want = truth(sim, stream)
+        if stream not in ("prospects", "list_memberships"):
+            # v3/v4 have a `deleted` parameter for these two only: no recycle bin elsewhere
+            want = {i: r for i, r in want.items() if not r.get("is_deleted")}
         assert got.keys() == want.keys()
         for rid, row in want.items():
             # v3/v4 send naive local times: only the bookmark field (and fields equal to
             # it) can be placed in a repeated DST hour; others read as its first occurrence.
             same = {k for k in row if got[rid][k] == row[k]}
             assert row["updated_at"] == got[rid]["updated_at"]
-            assert all(k.endswith(("_at", "_sync")) for k in set(row) - same), (rid, row)
+            # And v3/v4 carry fewer fields than v5 (visitor activities' visit_id...).
+            differ = {k for k in set(row) - same if got[rid][k] is not None}
+            assert all(k.endswith(("_at", "_sync")) for k in differ), (
+                rid, {k: (got[rid][k], row[k]) for k in differ})
 
 
 def test_legacy_v3_with_relogin(sim_factory: t.Any, tmp_path: Path) -> None:

@@ -184,12 +184,9 @@ class Exports:
     def rep5(self, e: Export, st: str, updated: float, expired: bool) -> dict[str, Any]:
         """Every property of the v5 Export resource (callers select from it)."""
         tf = self.sim.tf
-        refs: Any = None
-        if st == "Complete" and not expired:
-            refs = self._urls(e, 5)
-            if not refs:
-                refs = {"empty": [], "null": None, "absent": ...}[
-                    self.sim.knobs["export_v5_empty_result_refs"]]
+        empty = self.sim.knobs["export_v5_empty_result_refs"]
+        done = st == "Complete" and not expired
+        refs = (self._urls(e, 5) or ([] if empty == "empty" else None)) if done else None
         args = {camel(n): tf.iso_local(v) if n.endswith(("_after", "_before")) else v
                 for n, v in e.args.items()}
         out = {"id": e.id, "status": st, "isExpired": expired, "resultRefs": refs,
@@ -198,7 +195,9 @@ class Exports:
                "createdAt": tf.iso_local(int(e.created)), "updatedAt": tf.iso_local(int(updated)),
                "createdById": e.user_id, "updatedById": e.user_id,
                "includeByteOrderMark": e.bom, "maxFileSizeBytes": e.max_file_size}
-        return {k: v for k, v in out.items() if v is not ...}
+        if done and not e.files and empty == "absent":
+            del out["resultRefs"]
+        return out
 
     def _reply3(self, d: dict[str, Any]) -> Response:
         if self.sim.knobs["export_reply_wrapped"]:
@@ -506,7 +505,7 @@ class Exports:
             elif kind == "deleted":
                 if a == "deleted" and not spec.recycle_bin:
                     raise bad  # a generic procedure of an object without a recycle bin
-                if value not in (True, False, "true", "false", "all"):
+                if not isinstance(value, bool) and value not in ("true", "false", "all"):
                     raise bad
                 out[a] = value if isinstance(value, bool) else (
                     "all" if value == "all" else value == "true")
@@ -522,9 +521,9 @@ class Exports:
                 if unknown_types:
                     raise ApiError(177, "nonexistent type provided: " + ",".join(unknown_types))
                 out[a] = sorted(set(value))
-        if version != 5 and spec.name in ("prospects", "list_memberships") and "deleted" not in out:
-            default = k["export_v3_default_deleted"]
-            out["deleted"] = "all" if default == "all" else False
+        if (version != 5 and spec.name in ("prospects", "list_memberships")
+                and "deleted" not in out and k["export_v3_default_deleted"] == "all"):
+            out["deleted"] = "all"
         if (spec.name == "prospects" and k["export_prospect_deleted_must_be_all"]
                 and out.get("deleted") != "all"):
             raise ApiError(177, f"Invalid value specified for argument "
@@ -640,9 +639,12 @@ class Exports:
                 col = table.created if p == "created" else table.updated
                 idx = [i for i, t in enumerate(col) if in_range(t) and dele[i] in want]
             if spec.name == "visitor_activities":
-                types = set(args.get("type") or ACTIVITY_TYPES - {SESSION})
                 codes = self._type_codes(table)
-                idx = [i for i in idx if codes[i] in types]
+                if "type" in args:
+                    types = set(args["type"])
+                    idx = [i for i in idx if codes[i] in types]
+                else:
+                    idx = [i for i in idx if codes[i] != SESSION]
                 if args.get("prospect_only"):
                     get = table.column("prospect_id")
                     idx = [i for i in idx if get(i) is not None]

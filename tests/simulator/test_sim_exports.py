@@ -548,6 +548,7 @@ def _proc(name: str, **args: Any) -> dict[str, Any]:
     (_proc("VisitorActivity/FilterByCreatedAt", createdAfter=AFTER5, prospectOnly="true"), 177,
      "prospectOnly"),
     (_proc("Prospect/FilterByCreatedAt", createdAfter=AFTER5, deleted="maybe"), 177, "deleted"),
+    (_proc("Prospect/FilterByCreatedAt", createdAfter=AFTER5, deleted=1), 177, "deleted"),
     (_proc("Prospect/FilterByCreatedAt", createdAfter="2024-06-01T00:00:00-04:00"), 177, ""),
     (_with(_body5(), maxFileSizeBytes=9_999_999), 231, ""),
     (_with(_body5(), maxFileSizeBytes=200_000_001), 232, ""),
