@@ -250,9 +250,25 @@ class PardotStream(RESTStream[t.Any]):
         return RecordConverter(self.schema, self.config.get("timezone") or "UTC",
                                replication_key=self.replication_key, aliases=aliases)
 
-    def fetch_converter(self, *, csv: bool = False) -> RecordConverter:
-        """The converter for this run's records: the fetched properties only."""
-        return self.converter.for_fields(self.fetched_properties, csv=csv)
+    @property
+    def query_properties(self) -> list[str]:
+        """What a query requests: the fetched properties, less, on v5, the array-valued
+        custom fields, which Pardot's v5 query refuses (pardot-api.md §3e; exports take
+        them)."""
+        names = self.fetched_properties
+        if self.api_version < 5:
+            return names
+        arrays = [name for name in names if name in self.custom_api_names
+                  and "array" in self.schema["properties"][name].get("type", ())]
+        if arrays and "_arrays_noted" not in self.__dict__:
+            self.__dict__["_arrays_noted"] = True
+            self.logger.info("Stream %s: %s not queried (Pardot's v5 query refuses array "
+                             "custom fields; exports carry them)", self.name, ", ".join(arrays))
+        return [name for name in names if name not in arrays]
+
+    def fetch_converter(self) -> RecordConverter:
+        """The converter for this run's query records: the properties queried only."""
+        return self.converter.for_fields(self.query_properties)
 
     def wire_name(self, prop: str, api_version: int, *, query: bool = False) -> str:
         """A property's name in requests and replies: v5 camelCase (a custom field's

@@ -50,7 +50,8 @@ class ExportSpec:
 
     def arguments(self, window: Window, *, include_deleted: bool,
                   api_version: int) -> dict[str, t.Any]:
-        """The window's bounds (exclusive, ATOM with an offset) and an explicit `deleted`."""
+        """The window's bounds (exclusive, ATOM with an offset) and an explicit `deleted`
+        (`all`, which every reading accepts: the 2020 docs allowed prospects nothing else)."""
         stem = self.window_field.removesuffix("_at")
         args: dict[str, t.Any] = {f"{stem}_after": iso(window.after),
                                   f"{stem}_before": iso(window.before)}

@@ -60,7 +60,7 @@ class QueryStream(PardotStream):
     @property
     def v5_fields(self) -> str:
         """`fields` for v5: the selected properties, camelCase (custom fields: fieldId)."""
-        return ",".join(self.wire_name(name, 5) for name in self.fetched_properties)
+        return ",".join(self.wire_name(name, 5) for name in self.query_properties)
 
     def new_plan(self, context: t.Any) -> Plan | RecycleBinThenLive:
         """The paging plan for this stream, API version and bookmark."""

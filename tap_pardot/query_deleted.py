@@ -17,10 +17,11 @@ Once the live walk reaches `end`, the bookmark is end + 1 s and `deleted_walk` i
 `deleted_walk`: {"start", "end": the range (ISO, UTC), "done": the recycle bin is read,
 "walk": the recycle-bin walk's own progress (`Plan.progress()`)}.
 
-Nothing is lost: both walks read the whole range, and a record that enters or leaves the
-recycle bin is stamped then (after `end`), for the next run. A record that moved between
-the two walks of a run can be emitted by both (once deleted, once live), its last version
-being the one of the later walk; no record is emitted twice by one walk.
+Both walks read the whole range, and no walk emits a record twice. Nothing is lost as long
+as moving a record into or out of the recycle bin stamps its `updated_at` (incremental sync
+of deletions relies on that on v5 too): the move then lies after `end`, for the next run.
+A record moved between the two walks without such a stamp can be emitted by both (restored:
+deleted, then live) or, deleted, by neither until its next change.
 """
 
 from __future__ import annotations
@@ -85,10 +86,9 @@ class RecycleBinThenLive:
 
     def checkpoint(self) -> None:
         """After a page: the recycle-bin walk's progress, or the live walk's checkpoint."""
-        if self.reading is self.live:
+        if self.bin is None or self.reading is not self.bin:
             self.live.checkpoint()
             return
-        assert self.bin is not None
         walk = {"start": iso(self.start), "end": iso(self.end),
                 "done": self.current is self.live, "walk": self.bin.progress()}
         self.stream.checkpoint(extra={KEY: walk})

@@ -21,8 +21,11 @@ from tap_pardot.tap import TapPardot
 
 TAP = str(Path(sys.executable).parent / "tap-pardot")
 CREDENTIALS = ("client_id", "client_secret", "refresh_token", "pardot_business_unit_id")
-# Fields Pardot serves that the tap does not extract, on purpose: a prospect's password.
-NOT_EXTRACTED = frozenset({"password"})
+# Fields Pardot serves that the tap does not extract, on purpose: a prospect's password,
+# an email's bodies (its read endpoint only, one call per email) and its nested sender and
+# reply-to options.
+NOT_EXTRACTED = frozenset({"password", "html_message", "text_message", "sender_options",
+                           "reply_to_options"})
 # The simulator's array-valued prospect custom fields, which Pardot's v5 query refuses
 # (pardot-api.md §3e): the tap leaves them out of a v5 query's records.
 ARRAY_CUSTOM_FIELDS = frozenset({"product_interests__c", "newsletter_topics__c",

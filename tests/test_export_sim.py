@@ -18,15 +18,14 @@ import pytest
 import requests
 from tapkit import TAP, comparable, discover_catalog, run_cli, run_in_process, sim_config
 
-from tap_pardot.export import CLOCK_MARGIN
-from tap_pardot.export_windows import cut_windows, iso, poll_wait
+from tap_pardot.clock import SETTLE
+from tap_pardot.export_windows import cut_windows, poll_wait
 
 UTC = timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")
 STREAMS = ["visitor_activities", "prospects", "list_memberships", "visitors", "prospect_accounts"]
 DATA_START = "2025-09-15T00:00:00+00:00"
 DATA_END = "2025-11-20T13:00:00+00:00"  # past the simulator's clock (an hour ahead)
-NOT_EXPORTED = {"prospects": {"grade", "notes"}}
 FAST_EXPORTS = {"export_waiting_seconds": 0.0, "export_processing_seconds": 0.05,
                 "export_rows_per_file": 150}
 SMALL = {"visitor_activities": {"count": 900, "clump_size": 300},
@@ -61,8 +60,8 @@ def assert_equals_truth(sim: object, stream: str, records: list[dict]) -> None:
     assert len(ids) == len(set(ids)), "a record was emitted twice in one run"
     truth = sim.truth(stream)  # type: ignore[attr-defined]
     assert truth, "the simulator served no data"
-    got = {r["id"]: comparable(r, NOT_EXPORTED.get(stream, ())) for r in records}
-    want = {r["id"]: comparable(r, NOT_EXPORTED.get(stream, ())) for r in truth}
+    got = {r["id"]: comparable(r) for r in records}
+    want = {r["id"]: comparable(r) for r in truth}
     assert sorted(got) == sorted(want), f"{len(set(want) - set(got))} records lost"
     diffs = [(i, k) for i in want for k in want[i] if got[i].get(k) != want[i][k]]
     assert not diffs, f"values differ, e.g. {diffs[:5]}: {got[diffs[0][0]]} != {want[diffs[0][0]]}"
@@ -76,14 +75,17 @@ def test_export_sync_equals_truth(sim_factory, stream: str, version: int) -> Non
         knobs |= {"export_reply_wrapped": True, "export_bounds_inclusive": True,
                   "export_result_refs_key": "resultsRef"}
     else:
-        knobs |= {"download_drop_count": 2, "export_v5_result_refs_always_array": True}
+        knobs |= {"download_drop_count": 2}
     sim = sim_factory(knobs=knobs)
     records, states = run_tap(tap_config(sim, api_version=version), stream)
     assert_equals_truth(sim, stream, records)
     final = states[-1]["bookmarks"][stream]
-    # end_date is past Pardot's clock: the bookmark stops below the last export's createdAt.
-    last_created = max(parse(e["createdAt"]) for e in sim.exports.describe_all())
-    assert final["replication_key_value"] == iso(last_created - CLOCK_MARGIN)
+    # end_date is past Pardot's clock: the run reads up to Pardot's clock less the settle
+    # margin, and the bookmark is the second after (everything before it was read).
+    first_created = min(parse(e["createdAt"]) for e in sim.exports.describe_all())
+    bookmark = parse(final["replication_key_value"])
+    assert first_created - SETTLE - timedelta(seconds=10) < bookmark
+    assert bookmark <= first_created - SETTLE + timedelta(seconds=1)
     assert "exports" not in final
     stats = sim.get_stats()
     assert stats["calls_by_kind"].get("query", 0) == 0
@@ -236,7 +238,7 @@ def test_without_include_deleted_the_recycle_bin_is_left_out(sim_factory) -> Non
     expected = {r["id"] for r in sim.truth("prospects") if not r["is_deleted"]}
     assert len(expected) < len(sim.truth("prospects"))
     assert {r["id"] for r in records} == expected
-    arguments = [e["arguments"] for e in sim.exports.describe_all()]
+    arguments = [e["procedure"]["arguments"] for e in sim.exports.describe_all()]
     assert all(a["deleted"] == "all" for a in arguments)
 
 
@@ -294,15 +296,17 @@ def test_pardots_clock_bounds_the_run_and_later_changes_are_not_lost(
     assert_equals_truth(sim, stream, records)
     created = [parse(e["createdAt"]) for e in sim.exports.describe_all()]
     assert datetime.now(UTC) - created[0] > timedelta(days=30), "no clock skew to test"
-    # Only the windows up to Pardot's now are exported, not those up to this machine's.
-    planned = cut_windows(parse(DATA_START), datetime.now(UTC), 30, NY)
-    upto_server = [w for w in planned if w.start <= max(created) - CLOCK_MARGIN]
-    assert sim.get_stats()["calls_by_kind"]["export_create"] == len(upto_server)
-    assert len(upto_server) < len(planned)
+    # Only the windows up to Pardot's now (less the settle margin) are exported, not those
+    # up to this machine's.
     first = states[-1]["bookmarks"][stream]
-    assert first["replication_key_value"] == iso(max(created) - CLOCK_MARGIN)
+    bookmark = parse(first["replication_key_value"])
+    assert bookmark <= min(created) - SETTLE + timedelta(seconds=1)
+    planned = cut_windows(parse(DATA_START), bookmark, 30, NY)
+    assert sim.get_stats()["calls_by_kind"]["export_create"] == len(planned)
+    assert len(planned) < len(cut_windows(parse(DATA_START), datetime.now(UTC), 30, NY))
 
-    # Pardot's clock moves on a minute; records are created, updated and deleted then.
+    # Pardot's clock moves on a minute; records are created, updated and deleted then, and
+    # the next run comes once they have settled.
     requests.post(f"{sim.url}/_sim/clock", json={"advance_seconds": 60}, timeout=10)
     old = [r["id"] for r in sim.truth(stream)[:4]]
     field, value = CHANGE[stream]
@@ -310,20 +314,15 @@ def test_pardots_clock_bounds_the_run_and_later_changes_are_not_lost(
     reply = requests.post(f"{sim.url}/_sim/records/{stream}", json=body, timeout=10).json()
     changed = {r["id"] for key in ("created", "updated", "deleted") for r in reply[key]}
     assert len(changed) == 7
+    requests.post(f"{sim.url}/_sim/clock", json={"advance_seconds": 180}, timeout=10)
 
     sim.reset_stats()
     again, states = run_tap(config, stream, states[-1])
     assert sim.get_stats()["calls_by_kind"]["export_create"] == 1
-    since = parse(first["replication_key_value"])
     got = {r["id"] for r in again}
-    # Exactly the changes, plus the CLOCK_MARGIN overlap fetched again (at least once).
-    overlap = {r["id"] for r in records if parse(r["updated_at"]) >= since}
-    assert got == changed | overlap
-    assert not changed & overlap
-    drop = NOT_EXPORTED.get(stream, ())
-    truth = {r["id"]: comparable(r, drop) for r in sim.truth(stream)}
-    assert {r["id"]: comparable(r, drop) for r in again} == {i: truth[i] for i in got}
+    assert got == changed  # exactly the changes: none missed, none sent again
+    truth = {r["id"]: comparable(r) for r in sim.truth(stream)}
+    assert {r["id"]: comparable(r) for r in again} == {i: truth[i] for i in got}
     last_created = max(parse(e["createdAt"]) for e in sim.exports.describe_all())
-    assert last_created > max(created)
-    final = states[-1]["bookmarks"][stream]["replication_key_value"]
-    assert final == iso(last_created - CLOCK_MARGIN)
+    final = parse(states[-1]["bookmarks"][stream]["replication_key_value"])
+    assert bookmark < final <= last_created - SETTLE + timedelta(seconds=1)

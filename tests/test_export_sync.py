@@ -223,9 +223,6 @@ class FakeStream:
     def wire_name(self, prop: str, api_version: int) -> str:
         return snake_to_camel(prop) if api_version >= 5 else prop
 
-    def fetch_converter(self, *, csv: bool = False) -> RecordConverter:
-        return self.converter.for_fields(self.selected_properties, csv=csv)
-
     def refuse(self, error: PardotAPIError, api_version: int) -> list[str]:
         return []
 

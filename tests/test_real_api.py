@@ -121,11 +121,12 @@ def test_fields_refused_are_left_out_and_named_once(settled_sim: t.Any, tmp_path
     assert all("grade" not in r and "notes" not in r for r in records)  # not null: absent
     assert all("email" in r for r in records)
     warnings = [line for line in run.stderr.splitlines() if "Pardot refused" in line]
-    # One line per refusal: the 18 flagged fields (pardot-api.md §3d), then the array custom
-    # fields a v5 query refuses (§3e).
-    assert len(warnings) == 2, warnings
+    # One line for the 18 flagged fields (pardot-api.md §3d); the array custom fields a v5
+    # query refuses (§3e) are not even asked for.
+    assert len(warnings) == 1, warnings
     assert "grade" in warnings[0]
-    assert "product_interests__c" in warnings[1]
+    assert "product_interests__c not queried" not in warnings[0]
+    assert "product_interests__c" in run.stderr
     assert_matches_truth(sim, "prospects", records)
 
 

@@ -102,7 +102,6 @@ class StreamSpec:
     fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt|objs), `id` first
     id_base: int
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
-    export_unavailable: tuple[str, ...] = ()
     read_only: tuple[str, ...] = ()  # v5 fields the read endpoint serves but query refuses
     custom: dict[str, str] = field(default_factory=dict)  # custom field snake -> bare fieldId
     index: dict[str, int] = field(default_factory=dict, init=False)
@@ -267,8 +266,7 @@ STREAMS: dict[str, StreamSpec] = {
                    v3_sort_by=("created_at", "id", "updated_at", "prospect_id", "visitor_id")),
         StreamSpec("prospects", "prospects", "prospect", "prospect", "prospect", True,
                    _PROSPECT, 1000,
-                   v3_sort_by=("created_at", "id", "last_activity_at", "updated_at"),
-                   export_unavailable=("grade", "notes")),
+                   v3_sort_by=("created_at", "id", "last_activity_at", "updated_at")),
         StreamSpec("list_memberships", "list-memberships", "listMembership", "list_membership",
                    "listMembership", True, _LM, 50000, v3_sort_by=("created_at", "id")),
         StreamSpec("visitors", "visitors", "visitor", "visitor", "visitor", True, _VISITOR,
