@@ -2,7 +2,8 @@
 
 Each page is a new query from the hwm second inclusive, skipping the ids already emitted in
 that second; a clump larger than a page is walked by id with `id_greater_than` inside the
-hwm second.
+hwm second. A checkpoint there saves the last id as the tie id, and once the second is read
+whole the bookmark is the next second: a resumed walk goes on, whatever its page budget.
 
 v3/v4 times are naive local times: at a DST fall-back one local time names two instants.
 Around each fall-back the walk is cut into segments (`fold_cuts`) whose requests cannot
@@ -32,12 +33,13 @@ class V3SortedPlan(Plan):
 
     def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
                  saved: t.Mapping[str, t.Any] | None = None, **kwargs: t.Any) -> None:
-        hwm = parse_utc(saved["hwm"]) if saved and saved.get("hwm") else start
-        if hwm > start:  # a resumed walk goes on from its hwm second, read again whole
-            start, tie_id = hwm, None
+        if saved and saved.get("hwm"):  # a resumed walk goes on from its mark
+            start, tie_id = parse_utc(saved["hwm"]), saved.get("tie_id")
         super().__init__(stream, start, tie_id, **kwargs)
         self.seen: set[int] = set()
-        self.clump_after: int | None = None  # walking the hwm second by id
+        # Walking the hwm second by id, after this id; from the start with a tie id (the
+        # start second's records up to it are emitted).
+        self.clump_after: int | None = tie_id
         self.clump_done_at: dt.datetime | None = None
         self.exclusive = False  # the hwm second is complete: query strictly after it
         self.inclusive_bounds = False  # Pardot's bounds are exclusive since 2020; detected
@@ -143,15 +145,23 @@ class V3SortedPlan(Plan):
             self.seen.add(rid)
         return True
 
+    def mark(self) -> tuple[dt.datetime, int | None]:
+        """(bookmark, tie id) for what is emitted: past the hwm second once it is read
+        whole; else in it, after the ids its walk by id has read (none otherwise: ties
+        come in no defined order, so a resumed walk reads the second again)."""
+        if self.exclusive:
+            return self.hwm + SECOND, None
+        return self.hwm, self.clump_after or None
+
     @override
     def checkpoint(self) -> None:
-        # Ties come in no defined order, so no tie id: a resumed run re-reads the hwm second.
-        self.stream.checkpoint(self.hwm)
+        bookmark, tie_id = self.mark()
+        self.stream.checkpoint(bookmark, tie_id=tie_id)
 
     @override
     def progress(self) -> dict[str, t.Any]:
-        # Like the bookmark: all records before `hwm` are emitted.
-        return {"hwm": iso(self.hwm)}
+        bookmark, tie_id = self.mark()
+        return {"hwm": iso(bookmark), "tie_id": tie_id}
 
     @override
     def next(self, response: requests.Response) -> dict[str, t.Any] | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
-
-import functools
 
 import pytest
 from tapkit import extracted_truth

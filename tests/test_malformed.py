@@ -38,6 +38,7 @@ def test_persistent_malformed_reply_stops_in_one_line_and_resumes(
     config, catalog = config_and_catalog(sim)
     first = run_in_process(config, catalog=catalog, backoff_factor=0)  # a full first run
     changes = sim.mutate("visitors", {"create": 5, "update": [{"id": min(truth(sim, "visitors"))}]})
+    sim.advance(180)  # past the settle margin: the next run reads the changes
     set_knobs(sim, fault_malformed_count=100)
     with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
         run_in_process(config, catalog=catalog, state=first.state, backoff_factor=0)

@@ -32,6 +32,13 @@ def _simulated_pardot() -> t.Iterator[None]:
     SIM.stop()
 
 
+# Pardot's v5 query refuses array-valued custom fields (pardot-api.md §3e): the tap leaves
+# them out of query records rather than emit a null it did not fetch, which the SDK's
+# catalog-versus-records check reports as a warning.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:Fields in transformed catalog but not in records. \(\{(('|, )"
+    r"(product_interests|newsletter_topics|event_sessions)__c)+'\}\):UserWarning")
+
 TestTapPardot = get_tap_test_class(
     TapPardot, config=CONFIG, suite_config=SuiteConfig(max_records_limit=None)
 )

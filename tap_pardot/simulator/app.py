@@ -131,7 +131,7 @@ class Simulator:
         r("GET", r"/api/v5/exports", lambda q: ex.query(q, 5), "export5", "export_query")
         r("GET", r"/api/v5/exports/(?P<id>\d+)", lambda q: ex.read(q, 5), "export5",
           "export_read")
-        r("POST,PATCH", r"/api/v5/exports/(?P<id>\d+)/do/cancel", lambda q: ex.cancel(q, 5),
+        r("POST", r"/api/v5/exports/(?P<id>\d+)/do/cancel", lambda q: ex.cancel(q, 5),
           "export5", "export_cancel")
         r("GET", r"/api/v5/exports/(?P<id>\d+)/results/(?P<file>\d+)",
           lambda q: ex.download(q), "export5", "export_download")

@@ -126,6 +126,7 @@ class Router:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "PardotSimulator/1.0"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per small reply
     sim: Any = None  # set on the subclass made per simulator
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -21,6 +21,10 @@ TRICKY = [
     'Mix, "quotes",\r\nand 😀 more',
     "  padded  ",
     "Semi;colon|pipe\ttab",
+    # Formula-like text: export CSVs write these with a backslash in front (pardot-api.md §4c)
+    "@handle",
+    "=SUM(A1:A2)",
+    "+1 555 0100",
 ]
 
 # (type code, type name, the one id field this type carries)

@@ -297,32 +297,3 @@ STREAMS: dict[str, StreamSpec] = {
 
 BY_V5_PATH = {s.v5_path: s for s in STREAMS.values()}
 BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
-BY_EXPORT_OBJECT = {s.export_object.lower(): s for s in STREAMS.values() if s.export_object}
-
-# Export procedures: name -> (required args, optional args). Argument names are snake_case;
-# the simulator also accepts their camelCase spelling (and `prospect_only`/`prospectOnly`).
-_VA_EXTRA = ("type", "prospect_only")
-PROCEDURES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "visitorActivity": {
-        "filter_by_created_at": (("created_after",), ("created_before", *_VA_EXTRA)),
-        "filter_by_updated_at": (("updated_after",), ("updated_before", *_VA_EXTRA)),
-    },
-    "prospect": {
-        "filter_by_created_at": (("created_after",), ("created_before", "deleted")),
-        "filter_by_updated_at": (("updated_after",), ("updated_before", "deleted")),
-    },
-    "listMembership": {
-        "filter_by_created_at": (("created_after",), ("created_before", "deleted")),
-        "filter_by_updated_at": (("updated_after",), ("updated_before", "deleted")),
-    },
-    "visitor": {
-        "filter_by_updated_at": (("updated_after",), ("updated_before", "deleted")),
-        "filter_by_prospect_updated_at": (("prospect_updated_after",),
-                                          ("prospect_updated_before", "prospect_deleted")),
-    },
-    "prospectAccount": {
-        "filter_by_updated_at": (("updated_after",), ("updated_before", "deleted")),
-        "filter_by_prospect_updated_at": (("prospect_updated_after",),
-                                          ("prospect_updated_before", "prospect_deleted")),
-    },
-}
