@@ -465,7 +465,11 @@ class PardotStream(RESTStream[t.Any]):
             else:
                 state[key] = val
         self.state_manager.is_flushed = False
-        self._write_state_message()
+        # In BATCH mode records reach the output only when their batch file is announced,
+        # and the SDK writes STATE right after each BATCH message: writing it here would
+        # let STATE overtake the records it covers.
+        if self.get_batch_config(self.config) is None:
+            self._write_state_message()
 
     def begin_sync(self) -> None:
         """Mark progress as checkpointed (the SDK would warn "not resumable" otherwise)."""

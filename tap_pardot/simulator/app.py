@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
 import threading
@@ -46,6 +47,7 @@ class Simulator:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.router = Router()
+        self._api_calls = itertools.count(1)  # API calls served (for fault_5xx_after_calls)
         self._routes()
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -198,8 +200,10 @@ class Simulator:
                 time.sleep(k["latency_ms"] / 1000.0)
             if level and k["max_concurrent_requests"] and level > k["max_concurrent_requests"]:
                 raise ApiError(66, MSG_66)
+            served = next(self._api_calls) if family not in ("oauth", "login") else 0
             if family not in ("oauth", "login") and (
                     self.knobs.take("fault_5xx_count")
+                    or 0 < k["fault_5xx_after_calls"] < served
                     or (k["fault_5xx_rate"] and self.rng.random() < k["fault_5xx_rate"])):
                 status = self.rng.choice(k["fault_5xx_statuses"])
                 self.stats.error(status)

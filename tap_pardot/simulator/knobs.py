@@ -61,6 +61,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "latency_ms": 0,
     "fault_5xx_rate": 0.0,
     "fault_5xx_count": 0,  # the next N API calls answer 5xx (decrements)
+    "fault_5xx_after_calls": 0,  # every API call after the first N answers 5xx (0 = off)
     "fault_malformed_count": 0,  # the next N API calls answer 200 with cut-off JSON
     "fault_5xx_statuses": [500, 502, 503, 504],
     "download_drop_rate": 0.0,
