@@ -406,7 +406,7 @@ class Exports:
         proc_name = next((p for p in available if pascal(p) == name
                           or (fold and pascal(p).lower() == name.lower())), None)
         if proc_name is None:
-            self._unknown_procedure(name, [pascal(p) for p in available])
+            raise self._unknown_procedure(name, [pascal(p) for p in available])
         spec = self.sim.store.tables[OBJECTS[obj][0]].spec  # prospects: with custom fields
         args = self._arguments(obj, spec, proc_name, proc["arguments"], 5)
         bom = body.get("includeByteOrderMark", False)
@@ -440,7 +440,7 @@ class Exports:
             raise ApiError(154, "Invalid property in request: procedure")
         available = self._procedures(obj, version)
         if proc["name"] not in available:
-            self._unknown_procedure(proc["name"], available)
+            raise self._unknown_procedure(proc["name"], available)
         raw = proc.get("arguments") or {}
         if not isinstance(raw, dict):
             raise ApiError(154, "Invalid property in request: arguments")
@@ -457,11 +457,11 @@ class Exports:
                 if (knob is None or k[knob]) and (version == 5 or knob != GENERIC)]
 
     @staticmethod
-    def _unknown_procedure(name: str, available: list[str]) -> None:
+    def _unknown_procedure(name: str, available: list[str]) -> ApiError:
         msg = f"{name}."
         if available:
             msg += f" Procedure name must be one of the following: {_human(available)}"
-        raise ApiError(174, msg)
+        return ApiError(174, msg)
 
     def _arguments(self, obj: str, spec: StreamSpec, proc: str, raw: dict[str, Any],
                    version: int) -> dict[str, Any]:
@@ -561,15 +561,15 @@ class Exports:
             raise ApiError(154, "Invalid property in request: fields")
         if len(raw) > int(k["export_max_fields"]):
             raise ApiError(177, f"The number of fields can't exceed {k['export_max_fields']}")
-        snakes = [spec.from_api_name(name, version) for name in raw]
-        bad = [n for n, s in zip(raw, snakes, strict=True)
-               if s is None or not self._exportable(spec, s)]
+        found = {name: spec.from_api_name(name, version) for name in raw}
+        snakes = {name: snake for name, snake in found.items()
+                  if snake is not None and self._exportable(spec, snake)}
+        bad = [name for name in raw if name not in snakes]
         if bad:
             raise ApiError(180, "One or more of the specified fields are invalid: "
                                 + ", ".join(bad))
         pre_v5 = version == 5 and k["export_v5_csv_headers"] == "pre_v5"
-        return [(s, spec.api_name(s, 3) if pre_v5 else n)
-                for n, s in zip(raw, snakes, strict=True)]
+        return [(snakes[n], spec.api_name(snakes[n], 3) if pre_v5 else n) for n in raw]
 
     def _exportable(self, spec: StreamSpec, snake: str) -> bool:
         k = self.sim.knobs
