@@ -184,9 +184,11 @@ class PardotStream(RESTStream[t.Any]):
     export_object: t.ClassVar[str | None] = None
     export_procedure: t.ClassVar[str] = "filter_by_updated_at"
     export_deleted_argument: t.ClassVar[str | None] = None
+    v3_deleted: t.ClassVar[bool] = False  # v3/v4 take `deleted=true|false` (2 walks)
+    v3_full_table: t.ClassVar[bool] = False  # v3/v4 records have no time: read whole
     # Property -> its v3/v4 name where that is not the property name (pardot-api.md §6):
     # the pre-v5 name, which v3/v4 exports take and write, and v3/v4 queries return...
-    v3_names: t.ClassVar[t.Mapping[str, str]] = MappingProxyType({})
+    v3_names: t.ClassVar[t.Mapping[str, str]] = MappingProxyType({"is_deleted": "is_archived"})
     # ...unless the older v3/v4 query code returns yet another key (prospects' `crm_url`).
     v3_query_names: t.ClassVar[t.Mapping[str, str]] = MappingProxyType({})
 

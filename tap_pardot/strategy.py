@@ -23,7 +23,7 @@ import datetime as dt
 import typing as t
 
 from tap_pardot.convert import parse_utc
-from tap_pardot.export_spec import MAX_FIELDS, export_fields, export_spec, run_range
+from tap_pardot.export.spec import MAX_FIELDS, export_fields, export_spec, run_range
 
 if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream

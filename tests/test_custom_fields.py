@@ -13,7 +13,7 @@ from tapkit import comparable, discover_catalog, discover_cli, run_in_process, s
 
 from tap_pardot.convert import RecordConverter, to_list
 from tap_pardot.custom_fields import CustomField, parse_definitions
-from tap_pardot.streams.prospects import ProspectsStream
+from tap_pardot.streams import ProspectsStream
 from tap_pardot.tap import TapPardot
 
 KNOBS = {"prospects": {"count": 300, "clump_size": 60}, "export_waiting_seconds": 0.0,

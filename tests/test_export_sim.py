@@ -19,7 +19,7 @@ import requests
 from tapkit import TAP, comparable, discover_catalog, run_cli, run_in_process, sim_config
 
 from tap_pardot.clock import SETTLE
-from tap_pardot.export_windows import cut_windows, poll_wait
+from tap_pardot.export.windows import cut_windows, poll_wait
 
 UTC = timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")

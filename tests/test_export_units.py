@@ -13,16 +13,16 @@ import requests
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter
-from tap_pardot.export_api import ExportApi, ExportStatus, normalise_refs, server_time
-from tap_pardot.export_download import (
+from tap_pardot.export.api import ExportApi, ExportStatus, normalise_refs, server_time
+from tap_pardot.export.download import (
     Downloader,
     DownloadError,
     TruncatedFileError,
     iter_csv,
     iter_text_lines,
 )
-from tap_pardot.export_spec import MAX_FIELDS, ExportSpec
-from tap_pardot.export_windows import (
+from tap_pardot.export.spec import MAX_FIELDS, ExportSpec
+from tap_pardot.export.windows import (
     MAX_WINDOW,
     SLACK,
     Window,

@@ -25,8 +25,8 @@ import pytest
 import requests
 
 from tap_pardot.convert import RecordConverter, fold_cuts, parse_utc, segments
-from tap_pardot.query_idwalk import IdWalkPlan
-from tap_pardot.query_v3 import V3SortedPlan
+from tap_pardot.query.idwalk import IdWalkPlan
+from tap_pardot.query.v3 import V3SortedPlan
 
 UTC = dt.timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -228,7 +228,7 @@ def plan_for(kind: type, rows_start: dt.datetime, page: int, zone: str = "Americ
     stream = SimpleNamespace(
         name="things", config={"page_size": page}, deletable=False,
         read_bound=lambda: end or dt.datetime(2026, 1, 1, tzinfo=UTC),
-        v3_params={}, v3_collection="thing", v3_object="thing", api_version=4,
+        v3_params={}, v3_collection="thing", v3_object="thing", v3_deleted=False, api_version=4,
         stream_state=state, converter=converter, fetch_converter=lambda: converter,
         logger=SimpleNamespace(info=print), checkpoint=checkpoint)
     return kind(stream, rows_start, None)

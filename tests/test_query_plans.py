@@ -13,9 +13,9 @@ import requests
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, parse_utc
-from tap_pardot.query_idwalk import IdWalkPlan
-from tap_pardot.query_v3 import V3SortedPlan
-from tap_pardot.query_v5 import V5SortedPlan
+from tap_pardot.query.idwalk import IdWalkPlan
+from tap_pardot.query.v3 import V3SortedPlan
+from tap_pardot.query.v5 import V5SortedPlan
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2025, 11, 1, tzinfo=UTC)
@@ -82,7 +82,8 @@ def fake_stream(page_size: int, version: int = 5, tz: str = "UTC") -> t.Any:
     return SimpleNamespace(
         name="s", config={"page_size": page_size, "api_version": version},
         read_bound=lambda: BOUND, deletable=False, v5_fields="id,updatedAt", v3_params={},
-        v3_collection="thing", v3_object="thing", api_version=version, stream_state={},
+        v3_collection="thing", v3_object="thing", v3_deleted=False, api_version=version,
+        stream_state={},
         converter=converter, fetch_converter=lambda: converter,
         check_timezone=lambda *a: None,
         logger=SimpleNamespace(info=lambda *a: None),

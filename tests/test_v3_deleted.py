@@ -21,11 +21,11 @@ import requests
 from tapkit import discover_catalog, run_cli, sim_config, truth
 
 from tap_pardot.convert import RecordConverter, parse_utc
-from tap_pardot.query_deleted import KEY, RecycleBinThenLive
-from tap_pardot.query_idwalk import FullTablePlan, IdWalkPlan
-from tap_pardot.query_plan import iso
-from tap_pardot.query_v3 import V3SortedPlan
-from tap_pardot.query_v5 import V5SortedPlan
+from tap_pardot.query.deleted import KEY, RecycleBinThenLive
+from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
+from tap_pardot.query.plan import iso
+from tap_pardot.query.v3 import V3SortedPlan
+from tap_pardot.query.v5 import V5SortedPlan
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -189,6 +189,7 @@ def stub(v3_object: str, version: int = 4, zone: str = "UTC", **config: t.Any) -
         name="s", config={"page_size": 50, **config}, deletable=True, api_version=version,
         read_bound=lambda: dt.datetime(2025, 12, 1, tzinfo=UTC), v5_fields="id,updatedAt",
         v3_params={}, v3_collection="thing", v3_object=v3_object, stream_state={},
+        v3_deleted=v3_object in ("prospect", "listMembership"),
         converter=converter, fetch_converter=lambda: converter, checkpoint=lambda **k: None)
 
 

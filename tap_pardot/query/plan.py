@@ -23,7 +23,6 @@ if t.TYPE_CHECKING:
 SECOND = dt.timedelta(seconds=1)
 # The v3/v4 objects whose query takes `deleted` (a boolean: `true` reads only the recycle
 # bin, `false`, the default, only live rows); no other v3/v4 object has the parameter.
-V3_DELETED_OBJECTS = frozenset({"prospect", "listMembership"})
 
 
 class PlanStream(t.Protocol):
@@ -54,6 +53,8 @@ class PlanStream(t.Protocol):
     def v3_collection(self) -> str: ...
     @property
     def v3_object(self) -> str: ...
+    @property
+    def v3_deleted(self) -> bool: ...
 
     def checkpoint(
         self, bookmark: str | dt.datetime | None = None, *, tie_id: int | None = None,
@@ -78,7 +79,7 @@ def wants_deleted(stream: PlanStream) -> bool:
 
 def v3_recycle_bin(stream: PlanStream) -> bool:
     """Whether a v3/v4 stream reads its recycle bin (a second walk, `deleted=true`)."""
-    return stream.v3_object in V3_DELETED_OBJECTS and wants_deleted(stream)
+    return stream.v3_deleted and wants_deleted(stream)
 
 
 def v5_rows(body: t.Any) -> list[dict]:
@@ -185,7 +186,7 @@ class Plan:
         if rows and self.v5:
             self.stream.check_timezone(rows[0].get(snake_to_camel(rkey)), f"a record's {rkey}")
         # v3/v4 rows carry no deleted flag: the walk a record came from is its flag.
-        flag = not self.v5 and self.stream.v3_object in V3_DELETED_OBJECTS
+        flag = not self.v5 and self.stream.v3_deleted
         for row in rows:
             record = convert(row, window=self.window())
             if flag and "is_deleted" in record:  # a fetched property

@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from tap_pardot.auth import AuthError
 from tap_pardot.client import MAX_TRIES, PardotAPIError
-from tap_pardot.export import ExportSync, FieldsRefused
+from tap_pardot.export.sync import ExportSync, FieldsRefused
 from tap_pardot.limits import StopRun
 from tap_pardot.query import QueryStream
 from tap_pardot.settings import ConfigError

@@ -13,7 +13,7 @@ import typing as t
 from typing_extensions import override
 
 from tap_pardot.convert import fold_cuts, parse_utc, repeated_spans, segments
-from tap_pardot.query_plan import SECOND, Plan, PlanStream, iso, replication_key
+from tap_pardot.query.plan import SECOND, Plan, PlanStream, iso, replication_key
 
 if t.TYPE_CHECKING:
     import datetime as dt

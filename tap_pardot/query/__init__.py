@@ -17,11 +17,11 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, PardotStream
-from tap_pardot.query_deleted import RecycleBinThenLive
-from tap_pardot.query_idwalk import FullTablePlan, IdWalkPlan
-from tap_pardot.query_plan import Plan, v3_recycle_bin
-from tap_pardot.query_v3 import V3SortedPlan
-from tap_pardot.query_v5 import V5SortedPlan
+from tap_pardot.query.deleted import RecycleBinThenLive
+from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
+from tap_pardot.query.plan import Plan, v3_recycle_bin
+from tap_pardot.query.v3 import V3SortedPlan
+from tap_pardot.query.v5 import V5SortedPlan
 
 if t.TYPE_CHECKING:
     import requests
@@ -68,7 +68,7 @@ class QueryStream(PardotStream):
         if self.api_version == 5:
             kind: type[Plan] = IdWalkPlan if self.v5_order == "id" else V5SortedPlan
             return kind(self, start, tie_id)
-        if getattr(self, "v3_full_table", False):
+        if self.v3_full_table:
             return FullTablePlan(self, start, tie_id)
         kind = IdWalkPlan if self.v3_sort_by == "id" else V3SortedPlan
         if v3_recycle_bin(self):

@@ -30,7 +30,7 @@ import datetime as dt
 import typing as t
 
 from tap_pardot.convert import parse_utc
-from tap_pardot.query_plan import SECOND, Plan, PlanStream, iso
+from tap_pardot.query.plan import SECOND, Plan, PlanStream, iso
 
 if t.TYPE_CHECKING:
     import requests

@@ -39,10 +39,10 @@ from singer_sdk.exceptions import FatalAPIError
 from tap_pardot.client import PardotAPIError, refused_names
 from tap_pardot.clock import SETTLE
 from tap_pardot.convert import parse_utc
-from tap_pardot.export_api import ExportApi, ExportStatus
-from tap_pardot.export_download import Downloader
-from tap_pardot.export_spec import export_fields, export_spec, run_range
-from tap_pardot.export_windows import SLACK, Window, cut_windows, iso, poll_wait
+from tap_pardot.export.api import ExportApi, ExportStatus
+from tap_pardot.export.download import Downloader
+from tap_pardot.export.spec import export_fields, export_spec, run_range
+from tap_pardot.export.windows import SLACK, Window, cut_windows, iso, poll_wait
 from tap_pardot.settings import api_base_url
 
 if t.TYPE_CHECKING:
