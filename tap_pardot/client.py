@@ -24,6 +24,7 @@ from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, parse_utc, snake_to_camel
 from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
 from tap_pardot.settings import ConfigError, api_base_url
+from tap_pardot.state import Checkpoints
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -171,7 +172,7 @@ class RunContext:
         return first
 
 
-class PardotStream(RESTStream[t.Any]):
+class PardotStream(Checkpoints, RESTStream[t.Any]):
     """Base of every Pardot stream: declarations plus the transport."""
 
     # Declarations (plain data; the export path reads these too)
@@ -433,67 +434,6 @@ class PardotStream(RESTStream[t.Any]):
         code, message = pardot_error(response)
         return self._error_line(response, code, message)
 
-    # State
-
-    def checkpoint(
-        self, bookmark: str | dt.datetime | None = None, *, tie_id: int | None = None,
-        extra: dict[str, t.Any] | None = None,
-    ) -> None:
-        """Record a resumable point and emit STATE.
-
-        `bookmark`: every record with `updated_at` < bookmark has been emitted (and, with
-        `tie_id`, those at the bookmark with id <= tie_id). `extra` keys are merged into
-        this stream's state (None values delete keys): the export path keeps its
-        in-flight export there.
-        """
-        state = self.stream_state
-        if bookmark is not None:
-            value = bookmark.isoformat() if isinstance(bookmark, dt.datetime) else bookmark
-            state["replication_key"] = self.replication_key
-            state["replication_key_value"] = value
-            # The SDK promotes its progress markers (the highest value emitted) to the
-            # bookmark when the stream ends: keep them at the checkpoint, the safe point.
-            markers = state.get("progress_markers")
-            if isinstance(markers, dict):
-                markers["replication_key"] = self.replication_key
-                markers["replication_key_value"] = value
-            if tie_id is None:
-                state.pop("tie_break", None)
-            else:
-                state["tie_break"] = {"updated_at": value, "id": tie_id}
-        for key, val in (extra or {}).items():
-            if val is None:
-                state.pop(key, None)
-            else:
-                state[key] = val
-        self.state_manager.is_flushed = False
-        # In BATCH mode records reach the output only when their batch file is announced,
-        # and the SDK writes STATE right after each BATCH message: writing it here would
-        # let STATE overtake the records it covers.
-        if self.get_batch_config(self.config) is None:
-            self._write_state_message()
-
-    def begin_sync(self) -> None:
-        """Mark progress as checkpointed (the SDK would warn "not resumable" otherwise)."""
-        self.stream_state.setdefault(
-            "progress_markers", {"Note": "The bookmark moves at checkpoints: page ends, "
-                                 "whole export windows."}
-        )
-
-    def resume_point(self, context: t.Any) -> tuple[dt.datetime, int | None]:
-        """(start, tie_id): the bookmark (or `start_date`) and the id already emitted at it."""
-        start = self.get_starting_timestamp(context)
-        if start is None:
-            msg = "Setting `start_date` is required"
-            raise PardotAPIError(msg)
-        start = start.astimezone(dt.timezone.utc)
-        tie = self.stream_state.get("tie_break") or {}
-        tie_id = None
-        value = self.stream_state.get("replication_key_value")
-        if tie.get("updated_at") and tie["updated_at"] == value and parse_utc(value) == start:
-            tie_id = int(tie["id"])
-        return start, tie_id
-
     def read_bound(self) -> dt.datetime:
         """The newest time this stream reads up to in this run (whole seconds, UTC).
 
@@ -544,16 +484,8 @@ class PardotStream(RESTStream[t.Any]):
         return parse_utc(value) if value else None
 
     def stop_run(self, exc: StopRun) -> None:
-        """Stop cleanly: the SDK then writes the state with the last checkpoint.
-
-        The SDK promotes its progress marker (the highest `updated_at` emitted) to the
-        bookmark when a stream ends; after an id walk or an export window cut short that
-        would skip records not yet read, so the marker is dropped and the checkpoint stands.
-        """
-        markers = self.stream_state.get("progress_markers")
-        if isinstance(markers, dict):
-            markers.pop("replication_key", None)
-            markers.pop("replication_key_value", None)
+        """Stop cleanly: the SDK then writes the state with the last checkpoint."""
+        self.hold_bookmark()
         if self.run.note_stop(str(exc)):
             self.logger.warning("Run stopped early: %s", exc)
 

@@ -1,5 +1,5 @@
 """PardotObjectStream: picks the sync path (export or query) per stream and run, and turns
-failures into one clear line."""
+failures into one line (StreamFailed, which the CLI prints and exits 1 on)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tap_pardot.export.sync import ExportSync, FieldsRefused
 from tap_pardot.limits import StopRun
 from tap_pardot.query import QueryStream
 from tap_pardot.settings import ConfigError
+from tap_pardot.state import StateError
 from tap_pardot.strategy import AUTO, choose_sync_mode, requested_mode
 
 # Retried errors that outlasted every try.
@@ -58,9 +59,16 @@ class PardotObjectStream(QueryStream):
         except StopRun as stop:
             # A clean stop: the last checkpoint is the resumable state the SDK writes now.
             self.stop_run(stop)
-        except (AuthError, ConfigError, PardotAPIError, *GAVE_UP) as exc:
+        except (AuthError, ConfigError, StateError, PardotAPIError, *GAVE_UP) as exc:
+            self.hold_bookmark()
             prefix = "Connection test failed" if dry_run else f"Stream {self.name} failed"
             if isinstance(exc, GAVE_UP):
                 prefix += f" after {MAX_TRIES} tries"
-            self.logger.error("%s: %s", prefix, exc)  # one line, no traceback
-            raise SystemExit(1) from None
+            raise StreamFailed(f"{prefix}: {exc}") from None
+        except BaseException:
+            self.hold_bookmark()
+            raise
+
+
+class StreamFailed(Exception):
+    """A stream stopped on an error; the message is one line (the CLI prints it, exits 1)."""

@@ -17,6 +17,7 @@ from tap_pardot.client import GatedSession, RunContext
 from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import RequestGate
+from tap_pardot.object_stream import StreamFailed
 from tap_pardot.settings import (
     CONFIG_SCHEMA,
     ConfigError,
@@ -98,10 +99,11 @@ class TapPardot(Tap):
 
 
 def main() -> None:
-    """The `tap-pardot` command: the SDK's CLI, with a bad config reported in one line."""
+    """The `tap-pardot` command: the SDK's CLI; a bad config or a failed stream is one line
+    on stderr and exit status 1 (the state written before it lets the next run resume)."""
     try:
         TapPardot.cli()
-    except ConfigValidationError as exc:
+    except (ConfigValidationError, StreamFailed) as exc:
         sys.exit(f"tap-pardot: {exc}")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from tapkit import TAP, discover_catalog, sim_config, truth
 
+from tap_pardot.object_stream import StreamFailed
 from tap_pardot.tap import TapPardot
 
 KNOBS = {"visitor_activities": {"count": 300, "clump_size": 50},
@@ -69,8 +70,8 @@ def batch_run(sim: t.Any, tmp_path: Path, name: str, state: dict | None = None,
     with contextlib.redirect_stdout(out):
         try:
             tap.sync_all()
-        except SystemExit as stop:
-            code = int(stop.code or 0)
+        except StreamFailed:
+            code = 1
     messages = [json.loads(line) for line in out.getvalue().splitlines()]
     ids = []
     for m in messages:

@@ -228,14 +228,7 @@ class ExportSync:
             name, Window(windows[0].start, windows[-1].end).label(), len(windows),
             self.window_days, len(self.fields), self.api_version,
         )
-        try:
-            yield from self._run(windows)
-        except BaseException:
-            # Stopped part-way (budget, daily limit, an error, the consumer went away): the
-            # SDK would promote the progress markers, fed by a partial window's unsorted rows,
-            # to the bookmark. Drop them so the bookmark stays at the last whole window.
-            self.stream.get_context_state(self.context).pop("progress_markers", None)
-            raise
+        yield from self._run(windows)
 
     def _run(self, windows: list[Window]) -> Iterator[dict]:
         name, self._windows = self.stream.name, windows  # the plan may be cut (_cut_plan)

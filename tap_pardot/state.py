@@ -1,0 +1,100 @@
+"""The one writer of a stream's state: checkpoints at safe points, and where a run resumes.
+
+A STATE is a promise: every record stamped before the bookmark (and, with `tie_break`, those
+at the bookmark with an id up to its id) is already out. So it is written only at safe points
+(a page consumed, an export window downloaded, a walk finished) and only once the records it
+covers are out: right away when records are RECORD lines, and in BATCH mode by the SDK right
+after the BATCH message that announces them.
+
+The SDK keeps "progress markers" too (the highest replication value emitted) and promotes them
+to the bookmark when a stream ends. Rows arrive unsorted (export files, id walks), so the
+markers follow the checkpoints instead, and a run that stops early drops them: its bookmark
+stays at its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from tap_pardot.convert import parse_utc
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Stream
+
+    _Base = Stream
+else:
+    _Base = object
+
+MARKERS = "progress_markers"
+
+
+class StateError(ValueError):
+    """The state cannot be used (no start date, an unreadable bookmark)."""
+
+
+class Checkpoints(_Base):
+    """State for PardotStream: `checkpoint()` at safe points, `resume_point()` to start."""
+
+    def begin_sync(self) -> None:
+        """Mark progress as checkpointed (the SDK would warn "not resumable" otherwise)."""
+        self.stream_state.setdefault(
+            MARKERS, {"Note": "The bookmark moves at checkpoints: page ends, whole export "
+                              "windows."})
+
+    def checkpoint(
+        self, bookmark: str | dt.datetime | None = None, *, tie_id: int | None = None,
+        extra: dict[str, t.Any] | None = None,
+    ) -> None:
+        """Record a resumable point and emit STATE once what it covers is out.
+
+        `bookmark`: every record with a replication value before it has been emitted (and,
+        with `tie_id`, those at it with id <= tie_id). `extra` keys are merged into this
+        stream's state (None deletes a key): exports in flight, a walk's progress.
+        """
+        state = self.stream_state
+        if bookmark is not None:
+            value = bookmark.isoformat() if isinstance(bookmark, dt.datetime) else bookmark
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = value
+            markers = state.get(MARKERS)
+            if isinstance(markers, dict):
+                markers.update(replication_key=self.replication_key,
+                               replication_key_value=value)
+            if tie_id is None:
+                state.pop("tie_break", None)
+            else:
+                state["tie_break"] = {"updated_at": value, "id": tie_id}
+        for key, val in (extra or {}).items():
+            if val is None:
+                state.pop(key, None)
+            else:
+                state[key] = val
+        self.state_manager.is_flushed = False
+        if self.get_batch_config(self.config) is None:  # else the SDK, after each BATCH
+            self._write_state_message()
+
+    def hold_bookmark(self) -> None:
+        """The run stops early: the bookmark stays at the last checkpoint (the SDK would
+        promote the highest value emitted since, past records not yet read)."""
+        markers = self.stream_state.get(MARKERS)
+        if isinstance(markers, dict):
+            markers.pop("replication_key", None)
+            markers.pop("replication_key_value", None)
+
+    def resume_point(self, context: t.Any) -> tuple[dt.datetime, int | None]:
+        """(start, tie_id): the bookmark (or `start_date`) and the id already emitted at it."""
+        try:
+            start = self.get_starting_timestamp(context)
+        except ValueError as exc:
+            msg = f"The state's bookmark for stream {self.name} is not a date: {exc}"
+            raise StateError(msg) from None
+        if start is None:
+            msg = "Setting `start_date` is required"
+            raise StateError(msg)
+        start = start.astimezone(dt.timezone.utc)
+        tie = self.stream_state.get("tie_break") or {}
+        value = self.stream_state.get("replication_key_value")
+        if tie.get("updated_at") and tie["updated_at"] == value and parse_utc(value) == start:
+            return start, int(tie["id"])
+        return start, None
