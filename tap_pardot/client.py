@@ -21,10 +21,11 @@ from typing_extensions import override
 from tap_pardot import schemas
 from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
-from tap_pardot.convert import RecordConverter, parse_utc, snake_to_camel
+from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
 from tap_pardot.settings import ConfigError, api_base_url
 from tap_pardot.state import Checkpoints
+from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
     from backoff.types import Details

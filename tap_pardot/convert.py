@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import itertools
 import json
 import typing as t
 import zoneinfo
 from decimal import Decimal
 
-UTC = dt.timezone.utc
-Window = tuple[dt.datetime | None, dt.datetime | None]
+from tap_pardot.times import UTC
+
+# The UTC bounds a record's instant must lie in (either may be None): a request's range.
+Bounds = tuple[dt.datetime | None, dt.datetime | None]
 
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
@@ -145,7 +146,7 @@ class RecordConverter:
         row: t.Mapping[str, t.Any],
         *,
         fold_hint: int | None = None,
-        window: Window | None = None,
+        window: Bounds | None = None,
     ) -> dict[str, t.Any]:
         """One typed record. Keys may be snake_case or camelCase; unknown keys are dropped.
 
@@ -191,7 +192,7 @@ class RecordConverter:
         value: str | dt.datetime,
         *,
         fold_hint: int | None = None,
-        window: Window | None = None,
+        window: Bounds | None = None,
     ) -> dt.datetime:
         """Parse an ISO time (with offset, or naive in `tz`) into an aware UTC datetime."""
         parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
@@ -216,7 +217,7 @@ class RecordConverter:
         value: str | dt.datetime,
         *,
         fold_hint: int | None = None,
-        window: Window | None = None,
+        window: Bounds | None = None,
     ) -> str:
         """Like `to_utc`, as `2025-11-02T05:30:00+00:00`. A date alone (a custom Date
         field's `2025-11-02`) is a calendar day, not an instant: midnight UTC."""
@@ -252,76 +253,9 @@ class RecordConverter:
         return offset
 
 
-def fall_backs(tz: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    """UTC instants in [start, end] where `tz` turns its clocks back (a repeated hour)."""
-    found: list[dt.datetime] = []
-    step = dt.timedelta(hours=1)
-    cursor = start
-    while cursor < end:
-        nxt = min(cursor + step, end)
-        before, after = cursor.astimezone(tz).utcoffset(), nxt.astimezone(tz).utcoffset()
-        if before is not None and after is not None and after < before:
-            lo, hi = cursor, nxt
-            while hi - lo > dt.timedelta(seconds=1):
-                mid = lo + (hi - lo) / 2
-                lo, hi = (mid, hi) if mid.astimezone(tz).utcoffset() == before else (lo, mid)
-            found.append(hi.replace(microsecond=0))
-        cursor = nxt
-    return found
-
-
-def repeated_spans(tz: dt.tzinfo, start: dt.datetime,
-                   end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
-    """UTC spans [a, b) near [start, end] whose local times `tz` repeats at a fall-back:
-    a naive time is ambiguous exactly when one of its readings lies in such a span."""
-    spans = []
-    for instant in fall_backs(tz, start - dt.timedelta(days=1), end + dt.timedelta(days=1)):
-        before = (instant - dt.timedelta(seconds=1)).astimezone(tz).utcoffset()
-        after = instant.astimezone(tz).utcoffset()
-        if before is not None and after is not None:
-            spans.append((instant - (before - after), instant + (before - after)))
-    return spans
-
-
-def fold_cuts(tz: dt.tzinfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    """Where a walk over naive local times starts a new segment, in (start, end].
-
-    A segment [lo, hi] is queried with `after = lo - 1s`, `before = hi + 1s`, so whether the
-    server reads bounds as exclusive or inclusive it returns instants in [lo - 1s, hi + 1s]
-    only. For a fall-back at T repeating D of local time, the cuts T - D/2 and T + D/2 - 2s
-    keep every such range within one occurrence of the repeated hour, or shorter than D:
-    no two instants it can hold share a local time, so the range tells which one a naive
-    time is.
-    """
-    cuts = {cut for a, b in repeated_spans(tz, start, end) for cut in span_cuts(a, b)
-            if start < cut <= end}
-    return sorted(cuts)
-
-
-def span_cuts(a: dt.datetime, b: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """The two cuts of a repeated span [a, b) (fall-back at its middle T, D = T - a)."""
-    middle, half = a + (b - a) / 2, (b - a) / 4
-    return ((middle - half).replace(microsecond=0),
-            (middle + half - dt.timedelta(seconds=2)).replace(microsecond=0))
-
-
-def segments(start: dt.datetime, end: dt.datetime,
-             cuts: t.Iterable[dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
-    """[start, end] as inclusive whole-second ranges that begin at `start` and each cut."""
-    one = dt.timedelta(seconds=1)
-    edges = [start, *(c for c in cuts if start < c <= end)]
-    return [(lo, nxt - one) for lo, nxt in itertools.pairwise(edges)] + [(edges[-1], end)]
-
-
 def _to_str(value: t.Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def parse_utc(value: str | dt.datetime) -> dt.datetime:
-    """An ISO 8601 string or datetime as aware UTC (naive values are taken as UTC)."""
-    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

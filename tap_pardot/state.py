@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.convert import parse_utc
+from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.convert import parse_utc
 from tap_pardot.export.spec import MAX_FIELDS, export_fields, export_spec, run_range
+from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream

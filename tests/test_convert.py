@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tap_pardot.convert import RecordConverter, camel_to_snake, parse_utc, snake_to_camel
+from tap_pardot.convert import RecordConverter, camel_to_snake, snake_to_camel
+from tap_pardot.times import parse_utc
 
 SCHEMA = {
     "properties": {

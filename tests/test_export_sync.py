@@ -17,8 +17,9 @@ import pytest
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.export.sync import CLOCK_MARGIN, MAX_ATTEMPTS, ExportError, ExportSync
-from tap_pardot.export.windows import cut_windows, iso, poll_wait
+from tap_pardot.export.windows import cut_windows, poll_wait
 from tap_pardot.limits import StopRun
+from tap_pardot.times import iso
 
 UTC = timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")

@@ -13,7 +13,7 @@ import requests
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter
-from tap_pardot.export.api import ExportApi, ExportStatus, normalise_refs, server_time
+from tap_pardot.export.api import ExportApi, ExportStatus, normalise_refs
 from tap_pardot.export.download import (
     Downloader,
     DownloadError,
@@ -27,9 +27,9 @@ from tap_pardot.export.windows import (
     SLACK,
     Window,
     cut_windows,
-    fall_backs,
     poll_wait,
 )
+from tap_pardot.times import fall_backs, server_time
 
 UTC = timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -118,9 +118,9 @@ def test_create_body_on_each_version_and_field_cap() -> None:
 
 
 def test_fall_back_found_to_the_second() -> None:
-    found = fall_backs(utc("2025-10-01T00:00:00+00:00"), utc("2025-12-01T00:00:00+00:00"), NY)
+    found = fall_backs(NY, utc("2025-10-01T00:00:00+00:00"), utc("2025-12-01T00:00:00+00:00"))
     assert found == [(FALL_BACK, timedelta(hours=1))]
-    assert fall_backs(utc("2025-10-01T00:00:00+00:00"), utc("2026-01-01T00:00:00+00:00"), UTC) == []
+    assert fall_backs(UTC, utc("2025-10-01T00:00:00+00:00"), utc("2026-01-01T00:00:00+00:00")) == []
 
 
 def test_windows_are_cut_around_the_fall_back() -> None:

@@ -24,9 +24,10 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from tap_pardot.convert import RecordConverter, fold_cuts, parse_utc, segments
+from tap_pardot.convert import RecordConverter
 from tap_pardot.query.idwalk import IdWalkPlan
 from tap_pardot.query.v3 import V3SortedPlan
+from tap_pardot.times import fold_cuts, parse_utc, segments
 
 UTC = dt.timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")

@@ -12,10 +12,11 @@ import pytest
 import requests
 
 from tap_pardot.client import PardotAPIError
-from tap_pardot.convert import RecordConverter, parse_utc
+from tap_pardot.convert import RecordConverter
 from tap_pardot.query.idwalk import IdWalkPlan
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
+from tap_pardot.times import parse_utc
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2025, 11, 1, tzinfo=UTC)

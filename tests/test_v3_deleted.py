@@ -20,12 +20,12 @@ import pytest
 import requests
 from tapkit import discover_catalog, run_cli, sim_config, truth
 
-from tap_pardot.convert import RecordConverter, parse_utc
+from tap_pardot.convert import RecordConverter
 from tap_pardot.query.deleted import KEY, RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
-from tap_pardot.query.plan import iso
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
+from tap_pardot.times import iso, parse_utc
 
 if t.TYPE_CHECKING:
     from pathlib import Path

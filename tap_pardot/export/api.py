@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from tap_pardot.client import PardotAPIError, response_json
-from tap_pardot.convert import UTC, to_bool
+from tap_pardot.convert import to_bool
+from tap_pardot.times import UTC, server_time
 
 if t.TYPE_CHECKING:
     import requests
@@ -86,25 +87,6 @@ def _created_at(body: dict, tz: tzinfo) -> datetime | None:
     except (TypeError, ValueError):
         LOGGER.warning("Unreadable createdAt %r in export %s's reply; ignored", raw, body["id"])
         return None
-
-
-def server_time(value: t.Any, tz: tzinfo) -> datetime | None:
-    """A Pardot time as aware UTC: ISO 8601 with an offset, or naive in ``tz``.
-
-    Both ``YYYY-MM-DD HH:MM:SS`` and ``YYYY-MM-DDTHH:MM:SS`` (fractions, ``Z``, ``+0000``
-    allowed). A naive time in a repeated hour (DST fall-back) has two readings, one in a
-    skipped hour (spring-forward) none: either way the earlier instant is returned, the safe
-    side for a bookmark. None or an empty string is None; anything else raises ValueError.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        msg = f"not a time: {value!r}"
-        raise TypeError(msg)
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
-    return min(parsed.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
 
 
 def normalise_refs(refs: t.Any) -> list[str]:

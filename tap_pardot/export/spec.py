@@ -14,7 +14,8 @@ from datetime import datetime
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import snake_to_camel
-from tap_pardot.export.windows import SLACK, Window, iso
+from tap_pardot.export.windows import SLACK, Window
+from tap_pardot.times import iso
 
 if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream

@@ -38,12 +38,12 @@ from singer_sdk.exceptions import FatalAPIError
 
 from tap_pardot.client import PardotAPIError, refused_names
 from tap_pardot.clock import SETTLE
-from tap_pardot.convert import parse_utc
 from tap_pardot.export.api import ExportApi, ExportStatus
 from tap_pardot.export.download import Downloader
 from tap_pardot.export.spec import export_fields, export_spec, run_range
-from tap_pardot.export.windows import SLACK, Window, cut_windows, iso, poll_wait
+from tap_pardot.export.windows import SLACK, Window, cut_windows, poll_wait
 from tap_pardot.settings import api_base_url
+from tap_pardot.times import iso, parse_utc
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -20,9 +20,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from tap_pardot.convert import UTC
+from tap_pardot.times import SECOND, guard_cuts, iso
 
-SLACK = timedelta(seconds=1)
+SLACK = SECOND  # the second added below a window, read inclusively
 # The range sent (window plus a slack second each side) must not exceed one year.
 MAX_WINDOW = timedelta(days=365) - 2 * SLACK
 
@@ -49,50 +49,9 @@ class Window:
         return f"{iso(self.start)} to {iso(self.end)}"
 
 
-def iso(value: datetime) -> str:
-    """ISO 8601 in UTC with an explicit offset, seconds precision."""
-    return value.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
 def poll_wait(n: int, unit: float) -> float:
     """Seconds to wait before the n-th poll (n from 0): ``unit * ceil(n²/5 + 1)``."""
     return unit * math.ceil((n * n + 5) / 5)
-
-
-def fall_backs(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[datetime, timedelta]]:
-    """UTC instants in ``[start, end]`` where ``tz`` turns its clocks back, with the fold size."""
-    found: list[tuple[datetime, timedelta]] = []
-    step = timedelta(hours=6)
-    cursor = start - step
-    while cursor <= end + step:
-        nxt = cursor + step
-        before, after = cursor.astimezone(tz).utcoffset(), nxt.astimezone(tz).utcoffset()
-        if before is not None and after is not None and after < before:
-            lo, hi = cursor, nxt  # offset(lo) == before, offset(hi) == after
-            while hi - lo > SLACK:
-                mid = lo + (hi - lo) / 2
-                if mid.astimezone(tz).utcoffset() == before:
-                    lo = mid
-                else:
-                    hi = mid
-            found.append((hi.replace(microsecond=0), before - after))
-        cursor = nxt
-    return found
-
-
-def guard_cuts(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
-    """Forced cuts around each fall-back so no window spans a whole repeated hour.
-
-    For a fall-back at T with fold D the window between the cuts ``T - D/2`` and
-    ``T + D/2 - 3s`` is, with its slack, ``D - 1s`` long; the windows on either side reach
-    only one of the two occurrences.
-    """
-    cuts: list[datetime] = []
-    for instant, fold in fall_backs(start, end, tz):
-        for cut in (instant - fold / 2, instant + fold / 2 - 3 * SLACK):
-            if start < cut < end:
-                cuts.append(cut)
-    return sorted(set(cuts))
 
 
 def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[Window]:
@@ -101,7 +60,7 @@ def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[W
         return []
     width = min(timedelta(days=max(1, int(days))), MAX_WINDOW)
     windows: list[Window] = []
-    edges = [start, *guard_cuts(start, end, tz), end]
+    edges = [start, *guard_cuts(tz, start, end), end]
     for lo, hi in itertools.pairwise(edges):
         cursor = lo
         while cursor < hi:

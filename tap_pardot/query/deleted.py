@@ -29,8 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.convert import parse_utc
-from tap_pardot.query.plan import SECOND, Plan, PlanStream, iso
+from tap_pardot.query.plan import Plan, PlanStream
+from tap_pardot.times import SECOND, iso, parse_utc
 
 if t.TYPE_CHECKING:
     import requests

@@ -12,8 +12,8 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_pardot.convert import fold_cuts, parse_utc, repeated_spans, segments
-from tap_pardot.query.plan import SECOND, Plan, PlanStream, iso, replication_key
+from tap_pardot.query.plan import Plan, PlanStream, replication_key
+from tap_pardot.times import SECOND, fold_cuts, iso, parse_utc, repeated_spans, segments
 
 if t.TYPE_CHECKING:
     import datetime as dt

@@ -10,8 +10,9 @@ import datetime as dt
 import typing as t
 
 from tap_pardot.client import PardotAPIError, response_json
-from tap_pardot.convert import parse_utc, snake_to_camel
+from tap_pardot.convert import snake_to_camel
 from tap_pardot.settings import page_size
+from tap_pardot.times import SECOND, parse_utc
 
 if t.TYPE_CHECKING:
     import logging
@@ -20,7 +21,6 @@ if t.TYPE_CHECKING:
 
     from tap_pardot.convert import RecordConverter
 
-SECOND = dt.timedelta(seconds=1)
 # The v3/v4 objects whose query takes `deleted` (a boolean: `true` reads only the recycle
 # bin, `false`, the default, only live rows); no other v3/v4 object has the parameter.
 
@@ -60,11 +60,6 @@ class PlanStream(t.Protocol):
         self, bookmark: str | dt.datetime | None = None, *, tie_id: int | None = None,
         extra: dict[str, t.Any] | None = None,
     ) -> None: ...
-
-
-def iso(value: dt.datetime) -> str:
-    """ISO 8601 in UTC with offset, whole seconds (v5 refuses fractions and `Z`)."""
-    return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def replication_key(stream: t.Any) -> str:

@@ -14,7 +14,8 @@ from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, response_json
 from tap_pardot.convert import snake_to_camel
-from tap_pardot.query.plan import SECOND, Plan, PlanStream, iso, replication_key
+from tap_pardot.query.plan import Plan, PlanStream, replication_key
+from tap_pardot.times import SECOND, iso
 
 if t.TYPE_CHECKING:
     import datetime as dt
