@@ -1,5 +1,15 @@
-"""PardotStream: the transport every stream uses (hosts, auth, gate, retries, error mapping,
-state checkpoints). The query and export paths build on it; streams only declare."""
+"""PardotStream: the transport every stream uses (hosts, auth, gate, retries, error mapping)
+and its declarations; state is in state.py. The query and export paths build on it; streams
+only declare (streams.py).
+
+Private Singer SDK touches, the only ones (singer-sdk is pinned to the release they were
+checked against, see pyproject.toml):
+- `Stream._write_state_message()` and `state_manager.is_flushed` (state.py): a STATE at a
+  safe point mid-stream; the SDK's public route (`finalize_state_progress_markers`) would
+  also write it in BATCH mode, ahead of the batch that holds the records it covers.
+- `Tap._validate_config()` (tap.py): the SDK's own schema check, extended with the rules a
+  JSON schema cannot say (which credentials go together), so a bad config is one line.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +39,7 @@ from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
+    from singer_sdk import Tap
 
 from tap_pardot.auth import Authenticator
 
@@ -212,11 +223,10 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         # the stream ends); the resumable bookmark is set by checkpoint() at safe points.
         return False
 
-    # Run-wide pieces live on the tap (one gate and one token for all streams).
-    @property
-    def run(self) -> RunContext:
-        """The tap's RunContext: gate, authenticator, auth flow."""
-        return t.cast("RunContext", self._tap.run)  # type: ignore[attr-defined]
+    def __init__(self, tap: Tap, run: RunContext) -> None:
+        """`run`: what every stream of the run shares (one gate, one token, one clock)."""
+        super().__init__(tap)
+        self.run = run
 
     @property
     def api_version(self) -> int:
@@ -233,12 +243,15 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     def authenticator(self) -> Authenticator:
         return t.cast("Authenticator", self.run.authenticator)
 
+    @cached_property
+    def gated_session(self) -> GatedSession:
+        """This stream's session: every request through the run's gate and clock."""
+        return GatedSession(self.run.gate, self.run.clock)
+
     @property
     @override
     def requests_session(self) -> requests.Session:
-        if not isinstance(self._requests_session, GatedSession):
-            self._requests_session = GatedSession(self.run.gate, self.run.clock)
-        return self._requests_session
+        return self.gated_session
 
     @property
     @override

@@ -31,11 +31,6 @@ def snake_to_camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def camel_to_snake(name: str) -> str:
-    """`prospectId` -> `prospect_id`."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-
-
 def _kind(prop: t.Mapping[str, t.Any]) -> int:
     types = prop.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
@@ -145,14 +140,13 @@ class RecordConverter:
         self,
         row: t.Mapping[str, t.Any],
         *,
-        fold_hint: int | None = None,
         window: Bounds | None = None,
     ) -> dict[str, t.Any]:
         """One typed record. Keys may be snake_case or camelCase; unknown keys are dropped.
 
         A naive replication-key time repeated at a DST fall-back is resolved by `window`
-        (UTC bounds the instant must lie in, either may be None) or else `fold_hint`
-        (0 = first occurrence, the default; 1 = second). Other naive times use `fold_hint`.
+        (UTC bounds the instant must lie in, either may be None); other naive times there
+        read as the first occurrence.
         """
         out = self._template.copy()
         fields = self._fields
@@ -167,7 +161,7 @@ class RecordConverter:
                 # A time equal to the replication key's (say created_at == updated_at) is
                 # the same instant, so the window disambiguates it too.
                 out[name] = self.to_utc_iso(
-                    value, fold_hint=fold_hint, window=window if value == rraw else None
+                    value, window=window if value == rraw else None
                 )
             elif kind == _INT:
                 out[name] = value if type(value) is int else to_int(value)
@@ -191,7 +185,6 @@ class RecordConverter:
         self,
         value: str | dt.datetime,
         *,
-        fold_hint: int | None = None,
         window: Bounds | None = None,
     ) -> dt.datetime:
         """Parse an ISO time (with offset, or naive in `tz`) into an aware UTC datetime."""
@@ -210,13 +203,12 @@ class RecordConverter:
                       and (hi is None or c <= hi)]
             if len(inside) == 1:
                 return inside[0]
-        return second if fold_hint == 1 else first
+        return first
 
     def to_utc_iso(
         self,
         value: str | dt.datetime,
         *,
-        fold_hint: int | None = None,
         window: Bounds | None = None,
     ) -> str:
         """Like `to_utc`, as `2025-11-02T05:30:00+00:00`. A date alone (a custom Date
@@ -231,7 +223,7 @@ class RecordConverter:
                 if offset is not None:
                     naive = dt.datetime.fromisoformat(value) - offset
                     return naive.isoformat() + "+00:00"
-        return self.to_utc(value, fold_hint=fold_hint, window=window).isoformat()
+        return self.to_utc(value, window=window).isoformat()
 
     def _offset_of_hour(self, hour: str) -> dt.timedelta | None:
         """The zone's UTC offset through a local hour, or None if it changes in it."""

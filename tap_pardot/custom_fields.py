@@ -178,6 +178,6 @@ class CustomFieldsMixin:
     def apply_catalog(self, catalog: t.Any) -> None:
         """Take the custom fields the catalog's schema declares (no call needed)."""
         super().apply_catalog(catalog)  # type: ignore[misc]
-        schema = getattr(self, "_input_schema", None)
-        if schema:
-            self.custom_fields_from_schema(schema)
+        entry = catalog.get_stream(t.cast("PardotStream", self).tap_stream_id)
+        if entry is not None and entry.schema is not None:
+            self.custom_fields_from_schema(entry.schema.to_dict())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import typing as t
 
@@ -64,21 +63,7 @@ class RequestGate:
 
         return release
 
-    @contextlib.contextmanager
-    def slot(self) -> t.Iterator[None]:
-        """Hold one request slot for the duration of the block."""
-        release = self.acquire()
-        try:
-            yield
-        finally:
-            release()
-
     def stop(self, reason: str) -> None:
         """Refuse every further request of the run (daily limit reached)."""
         with self._lock:
             self.stopped = self.stopped or reason
-
-    @property
-    def remaining(self) -> int | None:
-        """Calls left in the budget, or None without a budget."""
-        return None if self.max_calls is None else max(0, self.max_calls - self.calls)

@@ -90,7 +90,7 @@ class TapPardot(Tap):
 
     @override
     def discover_streams(self) -> list[PardotStream]:
-        streams: list[PardotStream] = [cls(tap=self) for cls in STREAM_TYPES]
+        streams: list[PardotStream] = [cls(tap=self, run=self.run) for cls in STREAM_TYPES]
         if self.input_catalog is None:  # else the catalog's schema names the custom fields
             for stream in streams:
                 if isinstance(stream, CustomFieldsMixin):

@@ -203,9 +203,11 @@ def test_legacy_login_header_and_failure() -> None:
 
 def test_gate_budget_and_stop() -> None:
     gate = RequestGate(max_concurrency=2, max_calls=2)
-    with gate.slot(), gate.slot():
-        assert gate.in_flight == 2
+    releases = [gate.acquire(), gate.acquire()]
+    assert gate.in_flight == 2
+    for release in releases:
+        release()
     assert gate.peak_in_flight == 2
-    with pytest.raises(BudgetExhausted, match="max_api_calls=2"), gate.slot():
-        pass
-    assert gate.remaining == 0
+    with pytest.raises(BudgetExhausted, match="max_api_calls=2"):
+        gate.acquire()
+    assert gate.calls == 2

@@ -109,8 +109,9 @@ def test_gate_caps_concurrency_across_threads() -> None:
     gate = RequestGate(max_concurrency=3)
 
     def work() -> None:
-        with gate.slot():
-            time.sleep(0.02)
+        release = gate.acquire()
+        time.sleep(0.02)
+        release()
 
     threads = [threading.Thread(target=work) for _ in range(12)]
     for thread in threads:

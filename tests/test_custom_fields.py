@@ -177,7 +177,8 @@ def test_definitions_in_v5_and_v3_shapes() -> None:
 def test_wire_names_on_each_version() -> None:
     config = {"start_date": "2025-01-01T00:00:00Z", "client_id": "c", "client_secret": "s",
               "refresh_token": "r", "pardot_business_unit_id": "0Uv000000000001AAA"}
-    stream = ProspectsStream(tap=TapPardot(config=config, parse_env_config=False))
+    tap = TapPardot(config=config, parse_env_config=False)
+    stream = ProspectsStream(tap=tap, run=tap.run)
     stream.use_custom_fields([CustomField("Level__c", "Dropdown")])
     names = ["id", "updated_at", "level__c", "salesforce_lead_id", "salesforce_url"]
     assert [stream.wire_name(n, 5) for n in names] == [
