@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,6 +11,23 @@ import pytest
 from tapkit import extracted_truth
 
 from tap_pardot.simulator import Simulator
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk to 127.0.0.1 only: resolving any other host fails the test at once."""
+    resolve = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in LOOPBACK and not str(host).startswith("127."):
+            msg = f"a test tried to reach {host}: tests use 127.0.0.1 only"
+            raise AssertionError(msg)
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture

@@ -176,7 +176,8 @@ def test_definitions_in_v5_and_v3_shapes() -> None:
 
 def test_wire_names_on_each_version() -> None:
     config = {"start_date": "2025-01-01T00:00:00Z", "client_id": "c", "client_secret": "s",
-              "refresh_token": "r", "pardot_business_unit_id": "0Uv000000000001AAA"}
+              "refresh_token": "r", "pardot_business_unit_id": "0Uv000000000001AAA",
+              "api_base_url": "http://127.0.0.1:9", "auth_base_url": "http://127.0.0.1:9"}
     tap = TapPardot(config=config, parse_env_config=False)
     stream = ProspectsStream(tap=tap, run=tap.run)
     stream.use_custom_fields([CustomField("Level__c", "Dropdown")])

@@ -361,6 +361,12 @@ def test_consumer_can_stop_early() -> None:
     for _ in range(10):
         next(items)
     items.close()  # must not hang on workers blocked on the full queue
+    # ...and the workers end (else they would hold the interpreter open at exit)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+            th.name.startswith("export-download") for th in threading.enumerate()):
+        time.sleep(0.02)
+    assert not [th.name for th in threading.enumerate() if th.name.startswith("export-download")]
 
 
 def test_a_file_broken_after_some_batches_is_resumed_without_repeats() -> None:
