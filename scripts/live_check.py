@@ -36,7 +36,7 @@ from urllib.parse import urlparse
 import requests
 
 from tap_pardot.auth import AuthError, build_authenticator
-from tap_pardot.settings import ConfigError, api_base_url, auth_base_url, check_config
+from tap_pardot.settings import ConfigError, Settings, check_config
 
 CALL_LIMIT = 30  # the 30th call is refused
 HELD_FOR_RESULTS = 4  # two polls and one download of the Q6 export, one read of the Q8 one
@@ -187,8 +187,9 @@ class Live:
     """One run: a counting session, the tap's authenticator, what the checks learned."""
 
     def __init__(self, config: dict, flow: str, *, max_wait: float, poll_seconds: float) -> None:
-        self.api = api_base_url(config)
-        self.auth_host = auth_base_url(config)
+        settings = Settings.parse(config)
+        self.api = settings.api_base_url
+        self.auth_host = settings.auth_base_url
         self.secrets = [str(config[k]) for k in SECRET_KEYS if config.get(k)]
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "tap-pardot-live-check"
@@ -206,8 +207,7 @@ class Live:
         self.v3_error: Reply | None = None
         self.v3_version = 4
         self.q26: dict[str, str] = {}  # object -> reading
-        self.auth = build_authenticator(config, flow, api_url=self.api, auth_url=self.auth_host,
-                                        post=self._token_post)
+        self.auth = build_authenticator(config, flow, settings, post=self._token_post)
 
     # ---- the budget ------------------------------------------------------------------------
     def open_exports(self) -> list[Export]:
@@ -945,7 +945,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"live_check: {exc} (set the matching TAP_PARDOT_* variable)", file=sys.stderr)
         return 2
-    host = urlparse(api_base_url(config)).hostname or ""
+    host = urlparse(Settings.parse(config).api_base_url).hostname or ""
     if not config["is_sandbox"] and not config.get("api_base_url") and not args.allow_production:
         print("live_check: TAP_PARDOT_IS_SANDBOX is false: this check is meant for a sandbox "
               "(pass --allow-production to run it anyway)", file=sys.stderr)

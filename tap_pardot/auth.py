@@ -21,7 +21,7 @@ from singer_sdk.authenticators import (
 )
 from typing_extensions import override
 
-from tap_pardot.settings import jwt_audience
+from tap_pardot.settings import Settings
 
 # Salesforce access tokens carry no `expires_in`; sessions default to 2 hours.
 TOKEN_LIFETIME_SECONDS = 3600
@@ -280,21 +280,20 @@ def token_in(request: requests.PreparedRequest | None) -> str | None:
 
 
 def build_authenticator(
-    config: t.Mapping[str, t.Any], flow: str, *, api_url: str, auth_url: str, post: Post
+    config: t.Mapping[str, t.Any], flow: str, settings: Settings, *, post: Post
 ) -> Authenticator:
-    """The authenticator for `flow` from the config (already checked)."""
+    """The authenticator for `flow` from the config's credentials (already checked)."""
     bu = str(config.get("pardot_business_unit_id") or "")
-    token_endpoint = f"{auth_url}/services/oauth2/token"
+    token_endpoint = f"{settings.auth_base_url}/services/oauth2/token"
     if flow == "legacy":
-        version = int(config.get("api_version", 4))
         return LegacyAuthenticator(
-            login_url=f"{api_url}/api/login/version/{version}",
+            login_url=f"{settings.api_base_url}/api/login/version/{settings.api_version}",
             email=config["email"], password=config["password"],
             user_key=config["user_key"], post=post,
         )
     if flow == "jwt_bearer":
         return PardotJWTAuthenticator(
-            auth_endpoint=token_endpoint, audience=jwt_audience(config),
+            auth_endpoint=token_endpoint, audience=settings.jwt_audience,
             client_id=config["client_id"], username=config["username"],
             private_key=config["private_key"],
             private_key_passphrase=config.get("private_key_passphrase"),

@@ -33,9 +33,8 @@ from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
-from tap_pardot.settings import ConfigError, api_base_url
+from tap_pardot.settings import ConfigError, Settings
 from tap_pardot.state import Checkpoints
-from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -168,8 +167,9 @@ class GatedSession(requests.Session):
 
 @dataclasses.dataclass
 class RunContext:
-    """What all streams of one run share: one gate, one token, one stop reason."""
+    """What all streams of one run share: settings, gate, token, clock, stop reason."""
 
+    settings: Settings
     gate: RequestGate
     authenticator: Authenticator
     flow: str
@@ -224,19 +224,20 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         return False
 
     def __init__(self, tap: Tap, run: RunContext) -> None:
-        """`run`: what every stream of the run shares (one gate, one token, one clock)."""
+        """`run`: what every stream of the run shares (settings, gate, token, clock)."""
         super().__init__(tap)
         self.run = run
+        self.settings: Settings = run.settings
 
     @property
     def api_version(self) -> int:
         """3, 4 or 5."""
-        return int(self.config.get("api_version", 5))
+        return self.settings.api_version
 
     @property
     @override
     def url_base(self) -> str:
-        return api_base_url(self.config)
+        return self.settings.api_base_url
 
     @property
     @override
@@ -256,7 +257,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     @property
     @override
     def timeout(self) -> int:
-        return t.cast("int", self.config.get("request_timeout_seconds") or 300)
+        return t.cast("int", self.settings.request_timeout_seconds)
 
     @cached_property
     def converter(self) -> RecordConverter:
@@ -264,7 +265,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         aliases = {self.wire_name(prop, version, query=query): prop
                    for prop in self.schema["properties"]
                    for version in (3, 5) for query in (False, True)}
-        return RecordConverter(self.schema, self.config.get("timezone") or "UTC",
+        return RecordConverter(self.schema, self.settings.timezone,
                                replication_key=self.replication_key, aliases=aliases)
 
     @property
@@ -460,7 +461,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         if not self.run.clock.observed:
             self.authenticator.update_access_token()  # its reply's `Date` sets the clock
         bound = self.run.clock.now() - SETTLE
-        end = self.end_date
+        end = self.settings.end_date
         if end is not None and end < bound:
             bound = end.replace(microsecond=0)
             self.logger.info("Stream %s: reading changes up to %s (end_date)", self.name,
@@ -486,16 +487,10 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         tz = self.converter.tz
         expected = stamp.astimezone(tz).utcoffset()
         if expected != stamp.utcoffset():
-            msg = (f"Setting `timezone` is {self.config.get('timezone') or 'UTC'}, but Pardot "
+            msg = (f"Setting `timezone` is {tz}, but Pardot "
                    f"wrote {where} as {raw}, in another zone (the API user's): set `timezone` "
                    "to the API user's IANA timezone")
             raise ConfigError(msg)
-
-    @property
-    def end_date(self) -> dt.datetime | None:
-        """`end_date` as aware UTC, if set."""
-        value = self.config.get("end_date")
-        return parse_utc(value) if value else None
 
     def stop_run(self, exc: StopRun) -> None:
         """Stop cleanly: the SDK then writes the state with the last checkpoint."""

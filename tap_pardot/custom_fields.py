@@ -21,7 +21,6 @@ import typing as t
 
 from tap_pardot.client import PardotStream, response_json
 from tap_pardot.convert import to_bool
-from tap_pardot.settings import api_base_url
 
 V5_FIELDS = "id,name,fieldId,apiFieldId,type,isRecordMultipleResponses"
 SUFFIX = "__c"  # apiFieldId = fieldId + SUFFIX
@@ -84,7 +83,7 @@ def parse_definitions(body: t.Any, api_version: int) -> list[CustomField]:
 def fetch_definitions(stream: PardotStream) -> list[CustomField]:
     """Read every custom field definition: one call, unless there are over 1,000 (200)."""
     version = stream.api_version
-    host = api_base_url(stream.config)
+    host = stream.settings.api_base_url
     fields: list[CustomField] = []
     if version == 5:
         url = f"{host}/api/v5/objects/custom-fields"

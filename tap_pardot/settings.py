@@ -1,9 +1,12 @@
-"""The settings contract (names fixed by the design), hosts and one-line config checks."""
+"""The settings contract (names fixed by the design), its one-line checks, and `Settings`,
+the settings parsed once for a run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 import zoneinfo
+from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
@@ -125,14 +128,14 @@ def check_config(config: t.Mapping[str, t.Any]) -> str:
     if flow == "client_credentials" and not config.get("auth_base_url"):
         msg = "auth_flow client_credentials needs setting `auth_base_url` (your My Domain URL)"
         raise ConfigError(msg)
-    version = int(config.get("api_version", 5))
+    version = int(config.get("api_version") or DEFAULTS["api_version"])
     if flow == "legacy" and version == 5:
         msg = "auth_flow legacy works with `api_version` 3 or 4 only; v5 needs OAuth"
         raise ConfigError(msg)
     if flow != "legacy" and not config.get("pardot_business_unit_id"):
         msg = "Setting `pardot_business_unit_id` is required for OAuth (an 18-char id, 0Uv…)"
         raise ConfigError(msg)
-    tz = config.get("timezone") or "UTC"
+    tz = config.get("timezone") or DEFAULTS["timezone"]
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -146,25 +149,61 @@ def check_config(config: t.Mapping[str, t.Any]) -> str:
     return flow
 
 
-def api_base_url(config: t.Mapping[str, t.Any]) -> str:
-    """The Pardot API host: `api_base_url`, else by `is_sandbox`."""
-    url = config.get("api_base_url") or API_HOSTS[bool(config.get("is_sandbox"))]
-    return str(url).rstrip("/")
+DEFAULTS: dict[str, t.Any] = {name: prop["default"] for name, prop
+                               in CONFIG_SCHEMA["properties"].items() if "default" in prop}
 
 
-def jwt_audience(config: t.Mapping[str, t.Any]) -> str:
-    """The JWT `aud`: `jwt_audience`, else the login host by `is_sandbox` (never My Domain)."""
-    url = config.get("jwt_audience") or AUTH_HOSTS[bool(config.get("is_sandbox"))]
-    return str(url).rstrip("/")
+@dataclass(frozen=True)
+class Settings:
+    """The settings a run reads, parsed once from the config (defaults: the schema's only).
+    Credentials stay in the config: only auth.py reads them."""
+
+    api_version: int
+    end_date: dt.datetime | None
+    timezone: zoneinfo.ZoneInfo
+    sync_mode: str
+    stream_sync_modes: t.Mapping[str, str]
+    export_window_days: int
+    export_poll_seconds: float
+    export_timeout_hours: float
+    max_concurrency: int
+    page_size: int
+    max_api_calls: int | None
+    request_timeout_seconds: float
+    include_deleted: bool
+    api_base_url: str
+    auth_base_url: str
+    jwt_audience: str
+
+    @classmethod
+    def parse(cls, config: t.Mapping[str, t.Any]) -> Settings:
+        """Settings from a config (as checked by `check_config`)."""
+        c = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
+        version = int(c["api_version"])
+        cap = 1000 if version == 5 else 200  # a query page's maximum
+        sandbox = bool(c["is_sandbox"])
+        end = c.get("end_date")
+        return cls(
+            api_version=version,
+            end_date=_utc(end) if end else None,
+            timezone=zoneinfo.ZoneInfo(c["timezone"]),
+            sync_mode=str(c["sync_mode"]),
+            stream_sync_modes=dict(c["stream_sync_modes"]),
+            export_window_days=int(c["export_window_days"]),
+            export_poll_seconds=float(c["export_poll_seconds"]),
+            export_timeout_hours=float(c["export_timeout_hours"]),
+            max_concurrency=int(c["max_concurrency"]),
+            page_size=min(int(c.get("page_size") or cap), cap),
+            max_api_calls=int(c["max_api_calls"]) if c.get("max_api_calls") else None,
+            request_timeout_seconds=float(c["request_timeout_seconds"]),
+            include_deleted=bool(c["include_deleted"]),
+            api_base_url=str(c.get("api_base_url") or API_HOSTS[sandbox]).rstrip("/"),
+            auth_base_url=str(c.get("auth_base_url") or AUTH_HOSTS[sandbox]).rstrip("/"),
+            jwt_audience=str(c.get("jwt_audience") or AUTH_HOSTS[sandbox]).rstrip("/"),
+        )
 
 
-def auth_base_url(config: t.Mapping[str, t.Any]) -> str:
-    """The Salesforce token host: `auth_base_url`, else by `is_sandbox`."""
-    url = config.get("auth_base_url") or AUTH_HOSTS[bool(config.get("is_sandbox"))]
-    return str(url).rstrip("/")
-
-
-def page_size(config: t.Mapping[str, t.Any]) -> int:
-    """Records per query page: the setting, capped at the API maximum."""
-    cap = 1000 if int(config.get("api_version", 5)) == 5 else 200
-    return min(int(config.get("page_size") or cap), cap)
+def _utc(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(
+        dt.timezone.utc)

@@ -34,8 +34,8 @@ AUTO_EXPORT_THRESHOLD = dt.timedelta(days=7)
 
 def requested_mode(stream: Stream) -> str:
     """`stream_sync_modes[stream]`, else `sync_mode`, else auto."""
-    overrides = stream.config.get("stream_sync_modes") or {}
-    return str(overrides.get(stream.name) or stream.config.get("sync_mode") or AUTO)
+    settings = stream.settings
+    return str(settings.stream_sync_modes.get(stream.name) or settings.sync_mode)
 
 
 def choose_sync_mode(stream: Stream, context: dict | None) -> str:

@@ -18,13 +18,7 @@ from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import RequestGate
 from tap_pardot.object_stream import StreamFailed
-from tap_pardot.settings import (
-    CONFIG_SCHEMA,
-    ConfigError,
-    api_base_url,
-    auth_base_url,
-    check_config,
-)
+from tap_pardot.settings import CONFIG_SCHEMA, ConfigError, Settings, check_config
 from tap_pardot.streams import STREAM_TYPES
 from tap_pardot.writer import PardotSingerWriter
 
@@ -58,12 +52,12 @@ class TapPardot(Tap):
     @cached_property
     def run(self) -> RunContext:
         """One gate, one authenticator and one stop reason for every stream of the run."""
-        config = self.config
-        gate = RequestGate(int(config.get("max_concurrency") or 5), config.get("max_api_calls"))
-        flow = check_config(config)
+        flow = check_config(self.config)
+        settings = Settings.parse(self.config)
+        gate = RequestGate(settings.max_concurrency, settings.max_api_calls)
         clock = PardotClock()
         session = GatedSession(gate, clock)
-        timeout = float(config.get("request_timeout_seconds") or 300)
+        timeout = settings.request_timeout_seconds
 
         def post(url: str, form: dict[str, str]) -> requests.Response:
             """A token or login call; 5xx and connection errors are retried a few times."""
@@ -79,12 +73,9 @@ class TapPardot(Tap):
                 time.sleep(min(2.0**attempt, 30.0) * context.backoff_factor)
             raise AssertionError  # unreachable
 
-        context = RunContext(gate=gate, authenticator=None, flow=flow,  # type: ignore[arg-type]
-                             clock=clock)
-        authenticator = build_authenticator(
-            config, flow, api_url=api_base_url(config), auth_url=auth_base_url(config),
-            post=post,
-        )
+        context = RunContext(settings=settings, gate=gate, flow=flow, clock=clock,
+                             authenticator=None)  # type: ignore[arg-type]
+        authenticator = build_authenticator(self.config, flow, settings, post=post)
         context.authenticator = authenticator
         return context
 

@@ -12,7 +12,6 @@ from tapkit import extracted_truth
 
 from tap_pardot.simulator import Simulator
 
-
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

@@ -19,7 +19,7 @@ from tap_pardot.auth import (
     token_error_message,
 )
 from tap_pardot.limits import BudgetExhausted, RequestGate
-from tap_pardot.settings import ConfigError, check_config, infer_auth_flow
+from tap_pardot.settings import ConfigError, Settings, check_config, infer_auth_flow
 
 OAUTH = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "rt",
          "pardot_business_unit_id": "0Uv000000000001AAA", "start_date": "2025-01-01T00:00:00Z"}
@@ -41,6 +41,13 @@ class FakePost:
     def __call__(self, url: str, form: dict[str, str]) -> requests.Response:
         self.calls.append((url, form))
         return self.replies.pop(0)
+
+
+def build(config: dict, flow: str, post: t.Any, api: str = "https://pi.pardot.com",
+          auth: str = "https://login.salesforce.com") -> t.Any:
+    """The authenticator for `flow`, on these hosts (no call is made here)."""
+    settings = Settings.parse({**config, "api_base_url": api, "auth_base_url": auth})
+    return build_authenticator(config, flow, settings, post=post)
 
 
 def prepared(url: str = "https://pi.pardot.com/api/v5/objects/prospects") -> t.Any:
@@ -84,8 +91,7 @@ def test_config_errors_are_one_line_naming_the_setting(config: dict, needle: str
 
 def test_refresh_token_flow_posts_a_form_and_sets_headers() -> None:
     post = FakePost(fake_response(200, {"access_token": "AT1", "instance_url": "x"}))
-    auth = build_authenticator(OAUTH, "refresh_token", api_url="https://pi.pardot.com",
-                               auth_url="https://login.salesforce.com", post=post)
+    auth = build(OAUTH, "refresh_token", post)
     request = auth(prepared())
     url, form = post.calls[0]
     assert url == "https://login.salesforce.com/services/oauth2/token"
@@ -100,8 +106,7 @@ def test_refresh_token_flow_posts_a_form_and_sets_headers() -> None:
 def test_invalidate_forces_one_refresh() -> None:
     post = FakePost(fake_response(200, {"access_token": "AT1"}),
                     fake_response(200, {"access_token": "AT2"}))
-    auth = build_authenticator(OAUTH, "refresh_token", api_url="https://pi.pardot.com",
-                               auth_url="https://login.salesforce.com", post=post)
+    auth = build(OAUTH, "refresh_token", post)
     auth(prepared())
     auth.invalidate("some-other-token")  # another thread already refreshed: no-op
     assert auth(prepared()).headers["Authorization"] == "Bearer AT1"
@@ -124,8 +129,7 @@ def test_invalidate_forces_one_refresh() -> None:
 )
 def test_token_errors_name_the_setting(status: int, body: t.Any, needle: str) -> None:
     post = FakePost(fake_response(status, body))
-    auth = build_authenticator(OAUTH, "refresh_token", api_url="https://pi.pardot.com",
-                               auth_url="https://login.salesforce.com", post=post)
+    auth = build(OAUTH, "refresh_token", post)
     with pytest.raises(AuthError) as info:
         auth(prepared())
     assert needle in str(info.value)
@@ -144,8 +148,7 @@ def test_jwt_bearer_assertion() -> None:
                             serialization.NoEncryption()).decode()
     config = {**OAUTH, "username": "me@example.com", "private_key": pem}
     post = FakePost(fake_response(200, {"access_token": "JWT-AT"}))
-    auth = build_authenticator(config, "jwt_bearer", api_url="https://pi.pardot.com",
-                               auth_url="https://acme.my.salesforce.com", post=post)
+    auth = build(config, "jwt_bearer", post, auth="https://acme.my.salesforce.com")
     assert auth(prepared()).headers["Authorization"] == "Bearer JWT-AT"
     url, form = post.calls[0]
     assert url == "https://acme.my.salesforce.com/services/oauth2/token"  # My Domain
@@ -166,8 +169,7 @@ def test_jwt_audience_by_sandbox_or_setting(extra: dict, audience: str) -> None:
                             serialization.NoEncryption()).decode()
     config = {**OAUTH, "username": "me@example.com", "private_key": pem, **extra}
     post = FakePost(fake_response(200, {"access_token": "JWT-AT"}))
-    auth = build_authenticator(config, "jwt_bearer", api_url="https://pi.pardot.com",
-                               auth_url="https://acme.my.salesforce.com", post=post)
+    auth = build(config, "jwt_bearer", post, auth="https://acme.my.salesforce.com")
     auth(prepared())
     claims = jwt.decode(post.calls[0][1]["assertion"], key.public_key(), algorithms=["RS256"],
                         audience=audience)
@@ -176,7 +178,7 @@ def test_jwt_audience_by_sandbox_or_setting(extra: dict, audience: str) -> None:
 
 def test_jwt_bad_key_is_one_line() -> None:
     config = {**OAUTH, "username": "u", "private_key": "not a key"}
-    auth = build_authenticator(config, "jwt_bearer", api_url="a", auth_url="b", post=FakePost())
+    auth = build(config, "jwt_bearer", FakePost(), api="a", auth="b")
     with pytest.raises(AuthError, match="`private_key`"):
         auth(prepared())
 
@@ -184,8 +186,7 @@ def test_jwt_bad_key_is_one_line() -> None:
 def test_legacy_login_header_and_failure() -> None:
     config = {"email": "e@x", "password": "pw", "user_key": "uk", "api_version": 4}
     post = FakePost(fake_response(200, {"api_key": "K1"}))
-    auth = build_authenticator(config, "legacy", api_url="https://pi.pardot.com",
-                               auth_url="", post=post)
+    auth = build(config, "legacy", post, auth="")
     assert isinstance(auth, LegacyAuthenticator)
     request = auth(prepared())
     assert request.headers["Authorization"] == "Pardot api_key=K1, user_key=uk"

@@ -19,6 +19,7 @@ from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.export.sync import CLOCK_MARGIN, MAX_ATTEMPTS, ExportError, ExportSync
 from tap_pardot.export.windows import cut_windows, poll_wait
 from tap_pardot.limits import StopRun
+from tap_pardot.settings import Settings
 from tap_pardot.times import iso
 
 UTC = timezone.utc
@@ -205,6 +206,7 @@ class FakeStream:
                        "timezone": "America/New_York", "api_version": 5,
                        "export_window_days": 7, "export_poll_seconds": 1,
                        "max_concurrency": 3, "api_base_url": "http://sim", **config}
+        self.settings = Settings.parse(self.config)
         self.logger = logging.getLogger("tap-pardot.test")
         self.schema = SCHEMA
         self.selected_properties = FIELDS

@@ -27,6 +27,7 @@ import requests
 from tap_pardot.convert import RecordConverter
 from tap_pardot.query.idwalk import IdWalkPlan
 from tap_pardot.query.v3 import V3SortedPlan
+from tap_pardot.settings import Settings
 from tap_pardot.times import fold_cuts, parse_utc, segments
 
 UTC = dt.timezone.utc
@@ -227,7 +228,8 @@ def plan_for(kind: type, rows_start: dt.datetime, page: int, zone: str = "Americ
 
     converter = RecordConverter(SCHEMA, zone)
     stream = SimpleNamespace(
-        name="things", config={"page_size": page}, deletable=False,
+        name="things", settings=Settings.parse({"page_size": page, "api_version": 4}),
+        deletable=False,
         read_bound=lambda: end or dt.datetime(2026, 1, 1, tzinfo=UTC),
         v3_params={}, v3_collection="thing", v3_object="thing", v3_deleted=False, api_version=4,
         stream_state=state, converter=converter, fetch_converter=lambda: converter,

@@ -16,6 +16,7 @@ from tap_pardot.convert import RecordConverter
 from tap_pardot.query.idwalk import IdWalkPlan
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
+from tap_pardot.settings import Settings
 from tap_pardot.times import parse_utc
 
 UTC = dt.timezone.utc
@@ -81,7 +82,7 @@ BOUND = dt.datetime(2026, 1, 1, tzinfo=UTC)  # Pardot's clock less the settle ti
 def fake_stream(page_size: int, version: int = 5, tz: str = "UTC") -> t.Any:
     converter = RecordConverter(SCHEMA, tz)
     return SimpleNamespace(
-        name="s", config={"page_size": page_size, "api_version": version},
+        name="s", settings=Settings.parse({"page_size": page_size, "api_version": version}),
         read_bound=lambda: BOUND, deletable=False, v5_fields="id,updatedAt", v3_params={},
         v3_collection="thing", v3_object="thing", v3_deleted=False, api_version=version,
         stream_state={},

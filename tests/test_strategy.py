@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tap_pardot.settings import Settings
 from tap_pardot.strategy import AUTO_EXPORT_THRESHOLD, choose_sync_mode
 
 UTC = timezone.utc
@@ -24,6 +25,7 @@ class Stream:
         self.export_deleted_argument = None
         self.refused_fields: set[str] = set()
         self.config = {"start_date": (NOW - timedelta(days=60)).isoformat(), **config}
+        self.settings = Settings.parse(self.config)
         self.state = state or {}
         self.selected_properties = [f"f{i}" for i in range(fields)]
         self.schema = {"properties": {key: {} for key in self.selected_properties}}
@@ -37,8 +39,8 @@ class Stream:
         return datetime.fromisoformat(str(value)), None
 
     def read_bound(self) -> datetime:
-        end = self.config.get("end_date")
-        return min(NOW, datetime.fromisoformat(str(end))) if end else NOW
+        end = self.settings.end_date
+        return min(NOW, end) if end else NOW
 
 
 def mode(stream: Stream) -> str:

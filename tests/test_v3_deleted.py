@@ -25,6 +25,7 @@ from tap_pardot.query.deleted import KEY, RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
+from tap_pardot.settings import Settings
 from tap_pardot.times import iso, parse_utc
 
 if t.TYPE_CHECKING:
@@ -186,7 +187,8 @@ SCHEMA = {"properties": {"id": {"type": ["integer"]}, "is_deleted": {"type": ["b
 def stub(v3_object: str, version: int = 4, zone: str = "UTC", **config: t.Any) -> t.Any:
     converter = RecordConverter(SCHEMA, zone)
     return SimpleNamespace(
-        name="s", config={"page_size": 50, **config}, deletable=True, api_version=version,
+        name="s", settings=Settings.parse({"page_size": 50, "api_version": version, **config}),
+        deletable=True, api_version=version,
         read_bound=lambda: dt.datetime(2025, 12, 1, tzinfo=UTC), v5_fields="id,updatedAt",
         v3_params={}, v3_collection="thing", v3_object=v3_object, stream_state={},
         v3_deleted=v3_object in ("prospect", "listMembership"),

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import time
 import typing as t
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,7 +41,6 @@ from tap_pardot.export.api import ExportApi, ExportStatus
 from tap_pardot.export.download import Downloader
 from tap_pardot.export.spec import export_fields, export_spec, run_range
 from tap_pardot.export.windows import SLACK, Window, cut_windows, poll_wait
-from tap_pardot.settings import api_base_url
 from tap_pardot.times import iso, parse_utc
 
 if t.TYPE_CHECKING:
@@ -119,7 +117,7 @@ class ExportSync:
     ) -> None:
         """`fallback`: a field the export refuses ends the export path with FieldsRefused
         (the caller queries instead); otherwise the field is dropped and the export retried."""
-        config = stream.config
+        settings = stream.settings
         spec = export_spec(stream)
         if spec is None:
             msg = f"Stream {stream.name} cannot be exported: the Export API does not serve it"
@@ -127,14 +125,14 @@ class ExportSync:
         self.stream, self.context, self.spec = stream, context, spec
         self.log = stream.logger
         self.sleep, self.monotonic = sleep, monotonic
-        self.api_version = int(config.get("api_version", 5))
-        self.tz = zoneinfo.ZoneInfo(config.get("timezone") or "UTC")
-        self.include_deleted = bool(config.get("include_deleted", True))
-        self.window_days = int(config.get("export_window_days", 30))
-        self.poll_unit = float(config.get("export_poll_seconds", 60))
-        self.timeout = float(config.get("export_timeout_hours", 24)) * 3600
-        self.workers = int(config.get("max_concurrency") or 5)
-        self.api = ExportApi(stream.pardot_request, api_base_url(config), self.api_version,
+        self.api_version = settings.api_version
+        self.tz = settings.timezone
+        self.include_deleted = settings.include_deleted
+        self.window_days = settings.export_window_days
+        self.poll_unit = settings.export_poll_seconds
+        self.timeout = settings.export_timeout_hours * 3600
+        self.workers = settings.max_concurrency
+        self.api = ExportApi(stream.pardot_request, settings.api_base_url, self.api_version,
                              self.tz)
         self.fallback = fallback
         # Without include_deleted, ask for `deleted: all` anyway and drop the recycle bin's

@@ -11,7 +11,6 @@ import typing as t
 
 from tap_pardot.client import PardotAPIError, response_json
 from tap_pardot.convert import snake_to_camel
-from tap_pardot.settings import page_size
 from tap_pardot.times import SECOND, parse_utc
 
 if t.TYPE_CHECKING:
@@ -20,6 +19,7 @@ if t.TYPE_CHECKING:
     import requests
 
     from tap_pardot.convert import RecordConverter
+    from tap_pardot.settings import Settings
 
 # The v3/v4 objects whose query takes `deleted` (a boolean: `true` reads only the recycle
 # bin, `false`, the default, only live rows); no other v3/v4 object has the parameter.
@@ -31,7 +31,7 @@ class PlanStream(t.Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def config(self) -> t.Mapping[str, t.Any]: ...
+    def settings(self) -> Settings: ...
     @property
     def logger(self) -> logging.Logger: ...
     @property
@@ -69,7 +69,7 @@ def replication_key(stream: t.Any) -> str:
 
 def wants_deleted(stream: PlanStream) -> bool:
     """Whether deleted (recycle-bin) records are to be read for this stream."""
-    return stream.deletable and bool(stream.config.get("include_deleted", True))
+    return stream.deletable and stream.settings.include_deleted
 
 
 def v3_recycle_bin(stream: PlanStream) -> bool:
@@ -115,7 +115,7 @@ class Plan:
         self.start = start
         self.end = stream.read_bound() if end is None else min(end, stream.read_bound())
         self.recycle_bin = recycle_bin
-        self.limit = page_size(stream.config)
+        self.limit = stream.settings.page_size
         self.hwm = start
         self.hwm_id = tie_id
         self.emitted_since_restart = 0
