@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import random
 import typing as t
 import urllib.parse
 from functools import cached_property
@@ -28,7 +27,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_pardot import schemas
+from tap_pardot import retry, schemas
 from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, snake_to_camel
@@ -44,7 +43,6 @@ from tap_pardot.auth import Authenticator
 
 RETRIABLE_CODES = frozenset({66, 183, 202, 214})  # concurrency, internal, timeouts
 TOKEN_CODES = frozenset({1, 184})  # legacy api key / OAuth token invalid or expired
-MAX_TRIES = 6
 
 
 class PardotAPIError(FatalAPIError):
@@ -423,18 +421,18 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
             tries = 0
             while True:
                 tries += 1
-                wait = 0.0 if isinstance(exc, TokenRejected) else min(2.0**tries, 120.0)
-                exc = yield wait * self.run.backoff_factor
+                factor = 0.0 if isinstance(exc, TokenRejected) else self.run.backoff_factor
+                exc = yield retry.wait(tries, factor)
 
         return waits()
 
     @override
     def backoff_max_tries(self) -> int:
-        return MAX_TRIES
+        return retry.MAX_TRIES
 
     @override
     def backoff_jitter(self, value: float) -> float:
-        return value * (0.5 + random.random())
+        return retry.jitter(value)
 
     @override
     def backoff_handler(self, details: Details) -> None:

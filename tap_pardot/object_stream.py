@@ -11,10 +11,11 @@ from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_pardot.auth import AuthError
-from tap_pardot.client import MAX_TRIES, PardotAPIError
+from tap_pardot.client import PardotAPIError
 from tap_pardot.export.sync import ExportSync, FieldsRefused
 from tap_pardot.limits import StopRun
 from tap_pardot.query import QueryStream
+from tap_pardot.retry import MAX_TRIES
 from tap_pardot.settings import ConfigError
 from tap_pardot.state import StateError
 from tap_pardot.strategy import AUTO, choose_sync_mode, requested_mode

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 import typing as t
 from functools import cached_property
 
@@ -18,6 +17,7 @@ from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import RequestGate
 from tap_pardot.object_stream import StreamFailed
+from tap_pardot.retry import retrying
 from tap_pardot.settings import CONFIG_SCHEMA, ConfigError, Settings, check_config
 from tap_pardot.streams import STREAM_TYPES
 from tap_pardot.writer import PardotSingerWriter
@@ -60,18 +60,10 @@ class TapPardot(Tap):
         timeout = settings.request_timeout_seconds
 
         def post(url: str, form: dict[str, str]) -> requests.Response:
-            """A token or login call; 5xx and connection errors are retried a few times."""
-            for attempt in range(1, TOKEN_TRIES + 1):
-                try:
-                    response = session.post(url, data=form, timeout=timeout)
-                except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-                    if attempt == TOKEN_TRIES:
-                        raise
-                else:
-                    if response.status_code < 500 or attempt == TOKEN_TRIES:
-                        return response
-                time.sleep(min(2.0**attempt, 30.0) * context.backoff_factor)
-            raise AssertionError  # unreachable
+            """A token or login call: 5xx and dropped connections are tried again."""
+            return retrying(lambda: session.post(url, data=form, timeout=timeout),
+                            again=token_call_failed, tries=TOKEN_TRIES,
+                            factor=context.backoff_factor)
 
         context = RunContext(settings=settings, gate=gate, flow=flow, clock=clock,
                              authenticator=None)  # type: ignore[arg-type]
@@ -87,6 +79,13 @@ class TapPardot(Tap):
                 if isinstance(stream, CustomFieldsMixin):
                     stream.discover_custom_fields()  # one call; a warning if it fails
         return streams
+
+
+def token_call_failed(outcome: object) -> bool:
+    """A token or login reply worth another try: a 5xx, or no reply at all."""
+    if isinstance(outcome, requests.Response):
+        return outcome.status_code >= 500
+    return isinstance(outcome, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
 
 
 def main() -> None:

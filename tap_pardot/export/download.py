@@ -13,10 +13,13 @@ import csv
 import logging
 import queue
 import threading
+import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+
+from tap_pardot.retry import retrying
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -89,7 +92,7 @@ class Downloader:
         *,
         workers: int,
         retries: int = 3,
-        sleep: Callable[[float], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         id_column: str = "id",
     ) -> None:
         self._fetch = fetch
@@ -137,11 +140,10 @@ class Downloader:
         raise _Stopped
 
     def _hand_over(self, out: queue.Queue, header: list[str], batch: list[list[str]],
-                   seen: set[str], key_at: int, stop: threading.Event) -> int:
+                   seen: set[str], key_at: int, stop: threading.Event) -> None:
         """Queue a batch; its ids count as handed over only once it is queued."""
         self._put(out, ("rows", header, batch), stop)
         seen.update(row[key_at] for row in batch)
-        return len(batch)
 
     def _work(self, url: str, out: queue.Queue, stop: threading.Event) -> None:
         try:
@@ -156,9 +158,12 @@ class Downloader:
                 return
 
     def _download(self, url: str, out: queue.Queue, stop: threading.Event) -> int:
-        seen: set[str] = set()  # ids of this file already handed over (for retries)
-        count = attempt = 0
-        while True:
+        """Stream one file to the consumer; a broken transfer is fetched again from its start
+        (the retry policy's waits, a quarter as long: a re-fetch is cheap), rows already
+        handed over skipped by id."""
+        seen: set[str] = set()  # ids of this file already handed over
+
+        def transfer() -> int:
             response = self._fetch(url)
             try:
                 key_at, batch = -1, []
@@ -168,21 +173,22 @@ class Downloader:
                     if row[key_at] not in seen:
                         batch.append(row)
                     if len(batch) >= BATCH_ROWS:
-                        count += self._hand_over(out, header, batch, seen, key_at, stop)
+                        self._hand_over(out, header, batch, seen, key_at, stop)
                         batch = []
                 if batch:
-                    count += self._hand_over(out, header, batch, seen, key_at, stop)
-                return count
-            except STREAM_ERRORS as exc:
-                attempt += 1
-                if attempt > self._retries:
-                    msg = f"download of {url} failed {attempt} times; last error: {exc}"
-                    raise DownloadError(msg) from exc
-                LOGGER.warning(
-                    "Download of %s broke after %d rows (%s); fetching it again (%d of %d)",
-                    url, count, exc, attempt, self._retries,
-                )
-                if self._sleep is not None:
-                    self._sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
+                    self._hand_over(out, header, batch, seen, key_at, stop)
+                return len(seen)
             finally:
                 response.close()
+
+        def broke(attempt: int, exc: object) -> None:
+            LOGGER.warning("Download of %s broke after %d rows (%s); fetching it again "
+                           "(%d of %d)", url, len(seen), exc, attempt, self._retries)
+
+        try:
+            return retrying(transfer, again=lambda outcome: isinstance(outcome, STREAM_ERRORS),
+                            tries=self._retries + 1, factor=0.25, sleep=self._sleep,
+                            on_retry=broke)
+        except STREAM_ERRORS as exc:
+            msg = f"download of {url} failed {self._retries + 1} times; last error: {exc}"
+            raise DownloadError(msg) from exc
