@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MELTANO_VENV := .venv-meltano
 SIM_PORT ?= 8899
+SIM_CLOCK ?= now
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck bench readme live-check clean
@@ -26,7 +27,7 @@ $(MELTANO_VENV)/.installed:
 	touch $@
 
 demo: $(BIN)/.installed .meltano/.installed
-	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" SIM_PORT=$(SIM_PORT) bash scripts/demo.sh
+	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" SIM_PORT=$(SIM_PORT) SIM_CLOCK=$(SIM_CLOCK) bash scripts/demo.sh
 
 test: $(BIN)/.installed .meltano/.installed
 	MELTANO_BIN="$(CURDIR)/$(MELTANO_VENV)/bin/meltano" $(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
@@ -35,7 +36,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check tap_pardot tests scripts
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy tap_pardot
+	$(BIN)/mypy tap_pardot tests
 
 bench: $(BIN)/.installed
 	$(BIN)/python scripts/benchmark.py

@@ -70,7 +70,7 @@ class _GatedTokenMixin:
 
     flow: str
     _post: Post
-    _lock: threading.Lock
+    _lock: threading.RLock
     access_token: str | None
     last_refreshed: dt.datetime | None
     expires_in: int | None
@@ -85,6 +85,7 @@ class _GatedTokenMixin:
     def update_access_token(self) -> None:
         """Fetch a token with a form-encoded POST through the gate."""
         with self._lock:
+            # attr-defined: is_token_valid and oauth_request_payload are the SDK class's
             if self.last_refreshed is not None and self.is_token_valid():  # type: ignore[attr-defined]
                 return
             requested_at = dt.datetime.now(dt.timezone.utc)
@@ -132,12 +133,12 @@ class PardotOAuthAuthenticator(_GatedTokenMixin, OAuthAuthenticator):
         self.flow = flow
         self._refresh_token = refresh_token
         self._post = post
-        self._lock = threading.RLock()  # type: ignore[assignment]
+        self._lock = threading.RLock()
         self.auth_headers[BU_HEADER] = business_unit_id
 
     @property
     @override
-    def oauth_request_body(self) -> dict:
+    def oauth_request_body(self) -> dict[str, t.Any]:
         body = {
             "grant_type": self.flow,
             "client_id": self.client_id or "",
@@ -174,12 +175,12 @@ class PardotJWTAuthenticator(_GatedTokenMixin, OAuthJWTAuthenticator):
         self._username = username
         self._audience = audience
         self._post = post
-        self._lock = threading.RLock()  # type: ignore[assignment]
+        self._lock = threading.RLock()
         self.auth_headers[BU_HEADER] = business_unit_id
 
     @property
     @override
-    def oauth_request_body(self) -> dict:
+    def oauth_request_body(self) -> dict[str, t.Any]:
         now = dt.datetime.now(dt.timezone.utc)
         return {
             "iss": self.client_id,
@@ -190,7 +191,7 @@ class PardotJWTAuthenticator(_GatedTokenMixin, OAuthJWTAuthenticator):
 
     @property
     @override
-    def oauth_request_payload(self) -> dict:
+    def oauth_request_payload(self) -> dict[str, t.Any]:
         try:
             return super().oauth_request_payload
         except (ValueError, TypeError, jwt.exceptions.PyJWTError) as ex:

@@ -159,7 +159,7 @@ class GatedSession(requests.Session):
             finally:
                 release()
 
-        response.close = close_and_release  # type: ignore[method-assign]
+        response.close = close_and_release  # type: ignore[method-assign]  # frees the slot too
         return response
 
 
@@ -240,7 +240,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     @property
     @override
     def authenticator(self) -> Authenticator:
-        return t.cast("Authenticator", self.run.authenticator)
+        return self.run.authenticator
 
     @cached_property
     def gated_session(self) -> GatedSession:
@@ -400,7 +400,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
             raise TokenRejected("credentials were replaced meanwhile", response)
         if getattr(request, "_pardot_refreshed", False):
             raise PardotAPIError(self._error_line(response, code or 184, msg), code)
-        request._pardot_refreshed = True  # type: ignore[attr-defined]
+        request._pardot_refreshed = True  # type: ignore[attr-defined]  # a marker on the request
         auth.invalidate(used)
         raise TokenRejected(f"token refused (error {code}); refreshing", response)
 
@@ -417,7 +417,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     @override
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         def waits() -> t.Generator[float, t.Any, None]:
-            exc = yield  # type: ignore[misc]
+            exc = yield  # type: ignore[misc]  # backoff primes it: send(None)
             tries = 0
             while True:
                 tries += 1

@@ -122,7 +122,7 @@ class CustomFieldsMixin:
 
     def use_custom_fields(self, fields: list[CustomField]) -> None:
         """Add these fields to the schema (names taken by other properties are skipped)."""
-        base = super().schema["properties"]  # type: ignore[misc]
+        base = super().schema["properties"]  # type: ignore[misc]  # the stream's, via the MRO
         props: dict[str, dict[str, t.Any]] = {}
         names: dict[str, str] = {}
         for field in fields:
@@ -150,7 +150,7 @@ class CustomFieldsMixin:
 
     def custom_fields_from_schema(self, schema: t.Mapping[str, t.Any]) -> None:
         """Recover custom fields from a catalog's schema: its properties not in ours."""
-        base = super().schema["properties"]  # type: ignore[misc]
+        base = super().schema["properties"]  # type: ignore[misc]  # the stream's, via the MRO
         props = {name: dict(prop) for name, prop in (schema.get("properties") or {}).items()
                  if name not in base}
         self._set_custom(props, {name: str(prop.get("title") or name)
@@ -164,7 +164,7 @@ class CustomFieldsMixin:
     @property
     def schema(self) -> dict[str, t.Any]:
         """The stream's schema file plus the custom field properties."""
-        base = super().schema  # type: ignore[misc]
+        base = super().schema  # type: ignore[misc]  # the stream's, via the MRO
         extra = getattr(self, "custom_properties", None)
         if not extra:
             return t.cast("dict[str, t.Any]", base)
@@ -176,7 +176,7 @@ class CustomFieldsMixin:
 
     def apply_catalog(self, catalog: t.Any) -> None:
         """Take the custom fields the catalog's schema declares (no call needed)."""
-        super().apply_catalog(catalog)  # type: ignore[misc]
+        super().apply_catalog(catalog)  # type: ignore[misc]  # the stream's, via the MRO
         entry = catalog.get_stream(t.cast("PardotStream", self).tap_stream_id)
         if entry is not None and entry.schema is not None:
             self.custom_fields_from_schema(entry.schema.to_dict())

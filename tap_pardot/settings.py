@@ -4,6 +4,7 @@ the settings parsed once for a run."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import typing as t
 import zoneinfo
 from dataclasses import dataclass
@@ -151,6 +152,26 @@ def check_config(config: t.Mapping[str, t.Any]) -> str:
 
 DEFAULTS: dict[str, t.Any] = {name: prop["default"] for name, prop
                                in CONFIG_SCHEMA["properties"].items() if "default" in prop}
+NUMBER_SETTINGS = tuple(name for name, prop in CONFIG_SCHEMA["properties"].items()
+                        if "number" in prop["type"])
+
+
+def numbers_from_strings(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """`config` with number settings given as strings ("0.5") read as numbers: Meltano passes
+    them so (its `decimal` kind cannot write a value from the environment, so meltano.yml
+    declares them `string`), as does the SDK's `--config ENV`. Anything else is left for the
+    schema check to refuse."""
+    out = dict(config)
+    for name in NUMBER_SETTINGS:
+        value = out.get(name)
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            if math.isfinite(number):
+                out[name] = number
+    return out
 
 
 @dataclass(frozen=True)

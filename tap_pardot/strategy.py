@@ -38,14 +38,14 @@ def requested_mode(stream: Stream) -> str:
     return str(settings.stream_sync_modes.get(stream.name) or settings.sync_mode)
 
 
-def choose_sync_mode(stream: Stream, context: dict | None) -> str:
+def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> str:
     """Return "export" or "query" for this stream and run, and log which and why."""
     mode, reason = _decide(stream, context)
     stream.logger.info("Stream %s: %s mode (%s)", stream.name, mode, reason)
     return mode
 
 
-def _decide(stream: Stream, context: dict | None) -> tuple[str, str]:
+def _decide(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]:
     requested = requested_mode(stream)
     if export_spec(stream) is None:
         if requested == EXPORT:

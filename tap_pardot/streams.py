@@ -22,6 +22,7 @@ class VisitorActivitiesStream(PardotObjectStream):
     export_object = "visitorActivity"
 
 
+# override: the mixin's `schema` is a property where the SDK's stream has an attribute
 class ProspectsStream(CustomFieldsMixin, PardotObjectStream):  # type: ignore[override]
     name = "prospects"
     v5_path, v3_object, v3_collection = "prospects", "prospect", "prospect"

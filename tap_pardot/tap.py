@@ -18,7 +18,13 @@ from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import RequestGate
 from tap_pardot.object_stream import StreamFailed
 from tap_pardot.retry import retrying
-from tap_pardot.settings import CONFIG_SCHEMA, ConfigError, Settings, check_config
+from tap_pardot.settings import (
+    CONFIG_SCHEMA,
+    ConfigError,
+    Settings,
+    check_config,
+    numbers_from_strings,
+)
 from tap_pardot.streams import STREAM_TYPES
 from tap_pardot.writer import PardotSingerWriter
 
@@ -39,6 +45,7 @@ class TapPardot(Tap):
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The SDK checks the JSON schema; check_config adds the rules it cannot express.
+        self._config = numbers_from_strings(self._config)  # "0.5" from Meltano, ENV
         errors = super()._validate_config(raise_errors=False)
         if not errors:
             try:
@@ -66,7 +73,7 @@ class TapPardot(Tap):
                             factor=context.backoff_factor)
 
         context = RunContext(settings=settings, gate=gate, flow=flow, clock=clock,
-                             authenticator=None)  # type: ignore[arg-type]
+                             authenticator=None)  # type: ignore[arg-type]  # set just below
         authenticator = build_authenticator(self.config, flow, settings, post=post)
         context.authenticator = authenticator
         return context

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from tap_pardot.object_stream import PardotObjectStream
 from tap_pardot.tap import TapPardot
 
 TAP = str(Path(sys.executable).parent / "tap-pardot")
@@ -56,6 +57,11 @@ def sim_config(sim: t.Any, **overrides: t.Any) -> dict:
               "api_base_url": sim.url, "auth_base_url": sim.url,
               "timezone": "America/New_York", **overrides}
     return {key: value for key, value in config.items() if value is not None}
+
+
+def tap_streams(tap: TapPardot) -> dict[str, PardotObjectStream]:
+    """`tap.streams`, typed as the tap's own streams (the SDK's `Tap.streams` says `Stream`)."""
+    return t.cast("dict[str, PardotObjectStream]", tap.streams)
 
 
 def select_streams(catalog: dict, streams: str | Iterable[str]) -> dict:

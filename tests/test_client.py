@@ -10,7 +10,9 @@ import typing as t
 import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
+from tapkit import tap_streams
 
+from tap_pardot.auth import PardotOAuthAuthenticator
 from tap_pardot.client import PardotAPIError, TokenRejected, pardot_error
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
@@ -43,8 +45,10 @@ def reply(status: int, body: t.Any, headers: dict | None = None) -> requests.Res
 @pytest.fixture
 def stream() -> t.Any:
     tap = TapPardot(config=CONFIG, validate_config=True, setup_mapper=False)
-    stream = tap.streams["prospects"]
-    stream.authenticator.access_token = "T"
+    stream = tap_streams(tap)["prospects"]
+    authenticator = stream.authenticator
+    assert isinstance(authenticator, PardotOAuthAuthenticator)
+    authenticator.access_token = "T"
     return stream
 
 
@@ -136,7 +140,7 @@ def test_5xx_and_error_66_are_retried(sim_factory: t.Any, capsys: t.Any) -> None
                              "fault_5xx_count": 3, "max_concurrent_requests": 1})
     tap = TapPardot(config=sim_config(sim, max_concurrency=2))
     tap.run.backoff_factor = 0.0
-    stream = tap.streams["prospects"]
+    stream = tap_streams(tap)["prospects"]
     url = stream.get_url(None)
     barrier = threading.Barrier(2)
     replies: list[int] = []
@@ -160,7 +164,7 @@ def test_retries_are_bounded(sim_factory: t.Any) -> None:
     sim = sim_factory(knobs={"fault_5xx_count": 50})
     tap = TapPardot(config=sim_config(sim))
     tap.run.backoff_factor = 0.0
-    stream = tap.streams["visitors"]
+    stream = tap_streams(tap)["visitors"]
     with pytest.raises(RetriableAPIError):
         stream.pardot_request("GET", stream.get_url(None), params={"fields": "id"})
     assert tap.run.gate.calls <= 1 + 6  # the token call and six tries
@@ -170,7 +174,7 @@ def test_request_timeout_is_retried_then_reported(sim_factory: t.Any) -> None:
     sim = sim_factory()
     tap = TapPardot(config=sim_config(sim, request_timeout_seconds=0.1))
     tap.run.backoff_factor = 0.0
-    stream = tap.streams["visitors"]
+    stream = tap_streams(tap)["visitors"]
     stream.authenticator(requests.Request("GET", sim.url).prepare())  # token first
     requests.post(f"{sim.url}/_sim/knobs", json={"latency_ms": 400}, timeout=5)
     with pytest.raises(requests.exceptions.Timeout):

@@ -21,6 +21,7 @@ from tapkit import TAP, comparable, discover_catalog, run_cli, run_in_process, s
 from tap_pardot.clock import SETTLE
 from tap_pardot.export.windows import cut_windows, poll_wait
 from tap_pardot.object_stream import StreamFailed
+from tap_pardot.simulator import Simulator
 
 UTC = timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -56,10 +57,10 @@ def parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def assert_equals_truth(sim: object, stream: str, records: list[dict]) -> None:
+def assert_equals_truth(sim: Simulator, stream: str, records: list[dict]) -> None:
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "a record was emitted twice in one run"
-    truth = sim.truth(stream)  # type: ignore[attr-defined]
+    truth = sim.truth(stream)
     assert truth, "the simulator served no data"
     got = {r["id"]: comparable(r) for r in records}
     want = {r["id"]: comparable(r) for r in truth}

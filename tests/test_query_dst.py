@@ -39,7 +39,7 @@ FOLD = (dt.datetime(2025, 11, 2, 5, tzinfo=UTC), dt.datetime(2025, 11, 2, 7, tzi
 EDGES = ("05:00:00", "05:00:01", "05:29:59", "05:30:00", "05:59:58", "05:59:59", "06:00:00",
          "06:00:01", "06:29:57", "06:29:58", "06:59:59")
 
-SCENARIOS = {
+SCENARIOS: dict[str, tuple[dict[str, t.Any], bool, int]] = {
     # the reported case: few records in the fold, so a second-occurrence time has no
     # first-occurrence neighbour to order it by
     "sparse": ({"prospects": {"count": 300, "clump_size": 60},

@@ -47,7 +47,8 @@ class FakeV5:
     """Filters, orderBy and nextPageToken with a record cap per token sequence."""
 
     def __init__(self, rows: list[tuple[dt.datetime, int]], cap: int) -> None:
-        self.rows, self.cap, self.tokens, self.calls = rows, cap, {}, 0
+        self.rows, self.cap, self.calls = rows, cap, 0
+        self.tokens: dict[str, tuple[list[tuple[dt.datetime, int]], int, int]] = {}
 
     def __call__(self, params: dict[str, t.Any]) -> requests.Response:
         self.calls += 1

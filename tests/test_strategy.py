@@ -28,7 +28,7 @@ class Stream:
         self.settings = Settings.parse(self.config)
         self.state = state or {}
         self.selected_properties = [f"f{i}" for i in range(fields)]
-        self.schema = {"properties": {key: {} for key in self.selected_properties}}
+        self.schema: dict[str, dict] = {"properties": {key: {} for key in self.selected_properties}}
         self.logger = logging.getLogger("tap-pardot.strategy-test")
 
     def get_context_state(self, context: object) -> dict:

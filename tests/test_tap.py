@@ -6,7 +6,9 @@ import json
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
+from tapkit import tap_streams
 
+from tap_pardot.auth import PardotOAuthAuthenticator
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.tap import TapPardot
 
@@ -32,7 +34,7 @@ def test_streams_are_declared_with_keys_and_bookmarks() -> None:
     assert set(tap.streams) == exported | set(immutable) | {
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
         "forms"}
-    for name, stream in tap.streams.items():
+    for name, stream in tap_streams(tap).items():
         assert stream.primary_keys == ("id",)
         assert stream.replication_key == immutable.get(name, "updated_at")
         props = stream.schema["properties"]
@@ -43,12 +45,14 @@ def test_streams_are_declared_with_keys_and_bookmarks() -> None:
 
 
 def test_hosts_follow_is_sandbox() -> None:
-    assert TapPardot(config=CONFIG).streams["visitors"].get_url(None) == (
+    assert tap_streams(TapPardot(config=CONFIG))["visitors"].get_url(None) == (
         "https://pi.pardot.com/api/v5/objects/visitors")
     sandbox = TapPardot(config={**CONFIG, "is_sandbox": True, "api_version": 4})
-    assert sandbox.streams["visitors"].get_url(None) == (
+    assert tap_streams(sandbox)["visitors"].get_url(None) == (
         "https://pi.demo.pardot.com/api/visitor/version/4/do/query")
-    assert sandbox.run.authenticator.auth_endpoint == (
+    authenticator = sandbox.run.authenticator
+    assert isinstance(authenticator, PardotOAuthAuthenticator)
+    assert authenticator.auth_endpoint == (
         "https://test.salesforce.com/services/oauth2/token")
 
 
@@ -64,7 +68,7 @@ def test_v5_fields_are_the_selected_properties() -> None:
             elif not crumb:
                 item["metadata"]["selected"] = True
     selected = TapPardot(config=CONFIG, catalog=catalog)
-    fields = selected.streams["visitors"].v5_fields.split(",")
+    fields = tap_streams(selected)["visitors"].v5_fields.split(",")
     assert "hostname" not in fields
     assert "ipAddress" not in fields
     assert {"id", "updatedAt", "pageViewCount", "isIdentified"} <= set(fields)

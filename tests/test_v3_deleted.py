@@ -287,21 +287,24 @@ def test_walks_stopped_every_few_pages_resume_without_loss(kind: type, pages: in
     times += [FOLD + dt.timedelta(seconds=rnd.randrange(-3600, 3600)) for _ in range(15)]
     times += [FOLD + dt.timedelta(minutes=20)] * 9  # a clump larger than a page
     rows = [(ts, i, rnd.random() < 0.3) for i, ts in enumerate(times, start=1)]
-    api, state, emitted = FakeV4(rows, zone), {}, []
+    api, emitted = FakeV4(rows, zone), []
+    state: dict[str, t.Any] = {}
     for _ in range(100):
         stream = stateful_stub(state, zone)
         start = parse_utc(state.get("replication_key_value") or first)
         plan = RecycleBinThenLive(kind, stream, start, state.get("tie_id"))
         if plan.start > plan.end:
             break
-        run, token = [], plan.first()
+        run: list[dict[str, t.Any]] = []
+        token = plan.first()
         for _ in range(pages):  # then the run stops, its last checkpoint saved
             reply = api(token["params"])
             run += plan.records(reply)
-            token = plan.next(reply)
-            if token is None:
+            following = plan.next(reply)
+            if following is None:
                 plan.finish()
                 break
+            token = following
             plan.checkpoint()
         assert len({r["id"] for r in run}) == len(run), "emitted twice in a run"
         emitted += run

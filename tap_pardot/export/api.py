@@ -36,8 +36,8 @@ class Requester(t.Protocol):
         method: str,
         url: str,
         *,
-        params: dict | None = None,
-        json: dict | None = None,
+        params: dict[str, t.Any] | None = None,
+        json: dict[str, t.Any] | None = None,
         stream: bool = False,
     ) -> requests.Response: ...
 
@@ -80,7 +80,7 @@ class ExportStatus:
         )
 
 
-def _created_at(body: dict, tz: tzinfo) -> datetime | None:
+def _created_at(body: dict[str, t.Any], tz: tzinfo) -> datetime | None:
     raw = body.get("createdAt", body.get("created_at"))
     try:
         return server_time(raw, tz)
@@ -116,7 +116,7 @@ class ExportApi:
             self._base = f"{host}/api/export/version/{self.api_version}/do"
 
     def _call(self, method: str, op: str, export_id: int | None = None,
-              body: dict | None = None) -> ExportStatus:
+              body: dict[str, t.Any] | None = None) -> ExportStatus:
         if self.api_version >= 5:
             url = self._base if export_id is None else f"{self._base}/{export_id}"
             url += "/do/cancel" if op == "cancel" else ""
@@ -128,7 +128,7 @@ class ExportApi:
         reply = self._request(method, url, params=params, json=body)
         return ExportStatus.from_payload(response_json(reply), self.tz)
 
-    def create(self, body: dict) -> ExportStatus:
+    def create(self, body: dict[str, t.Any]) -> ExportStatus:
         """POST a new export; it queues behind the account's earlier exports."""
         return self._call("POST", "create", body=body)
 

@@ -22,12 +22,14 @@ import requests
 from tap_pardot.retry import retrying
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
 LOGGER = logging.getLogger(__name__)
 CHUNK_BYTES = 64 * 1024
 BATCH_ROWS = 500  # rows handed over at once (a queue item per row costs more than a row)
 QUEUE_BATCHES = 8  # at most this many batches wait for the consumer: memory stays flat
+# A queue item: ("rows", header, rows), ("file", url, n) or ("error", exception, None).
+Item: t.TypeAlias = tuple[str, t.Any, t.Any]
 
 
 class TruncatedFileError(Exception):
@@ -101,11 +103,11 @@ class Downloader:
         self._sleep = sleep
         self._id_column = id_column
 
-    def items(self, urls: list[str]) -> Iterator[tuple[str, t.Any, t.Any]]:
+    def items(self, urls: list[str]) -> Generator[Item, None, None]:
         """Batches of rows of every file, in no particular order; a marker as each file ends."""
         if not urls:
             return
-        out: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        out: queue.Queue[Item] = queue.Queue(maxsize=QUEUE_BATCHES)
         stop = threading.Event()
         pool = ThreadPoolExecutor(
             max_workers=min(self._workers, len(urls)), thread_name_prefix="export-download"
@@ -130,7 +132,7 @@ class Downloader:
                     break
             pool.shutdown(wait=not remaining, cancel_futures=True)
 
-    def _put(self, out: queue.Queue, item: tuple, stop: threading.Event) -> None:
+    def _put(self, out: queue.Queue[Item], item: Item, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 out.put(item, timeout=0.1)
@@ -139,13 +141,13 @@ class Downloader:
                 continue
         raise _Stopped
 
-    def _hand_over(self, out: queue.Queue, header: list[str], batch: list[list[str]],
+    def _hand_over(self, out: queue.Queue[Item], header: list[str], batch: list[list[str]],
                    seen: set[str], key_at: int, stop: threading.Event) -> None:
         """Queue a batch; its ids count as handed over only once it is queued."""
         self._put(out, ("rows", header, batch), stop)
         seen.update(row[key_at] for row in batch)
 
-    def _work(self, url: str, out: queue.Queue, stop: threading.Event) -> None:
+    def _work(self, url: str, out: queue.Queue[Item], stop: threading.Event) -> None:
         try:
             count = self._download(url, out, stop)
             self._put(out, ("file", url, count), stop)
@@ -157,7 +159,7 @@ class Downloader:
             except _Stopped:
                 return
 
-    def _download(self, url: str, out: queue.Queue, stop: threading.Event) -> int:
+    def _download(self, url: str, out: queue.Queue[Item], stop: threading.Event) -> int:
         """Stream one file to the consumer; a broken transfer is fetched again from its start
         (the retry policy's waits, a quarter as long: a re-fetch is cheap), rows already
         handed over skipped by id."""

@@ -97,7 +97,7 @@ def export_fields(stream: Stream) -> list[str]:
     return [name for name in stream.selected_properties if name not in stream.refused_fields]
 
 
-def run_range(stream: Stream, context: dict | None) -> tuple[datetime, datetime]:
+def run_range(stream: Stream, context: dict[str, t.Any] | None) -> tuple[datetime, datetime]:
     """This run's half-open range `[start, end)`: from the bookmark or `start_date` to just
     past the stream's read bound (Pardot's clock)."""
     start, _ = stream.resume_point(context)

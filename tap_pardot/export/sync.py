@@ -91,7 +91,7 @@ class _Job:
         settled = self.created_at - CLOCK_MARGIN + SLACK
         return min(self.window.end, max(self.window.start, settled))
 
-    def to_state(self, signature: str, api_version: int) -> dict:
+    def to_state(self, signature: str, api_version: int) -> dict[str, t.Any]:
         return {
             "id": self.status.id,
             "window_start": iso(self.window.start),
@@ -109,7 +109,7 @@ class ExportSync:
     def __init__(
         self,
         stream: Stream,
-        context: dict | None = None,
+        context: dict[str, t.Any] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -145,7 +145,7 @@ class ExportSync:
         self._use_fields()
         self._inflight: dict[datetime, _Job] = {}  # the current export of each window
         self._windows: list[Window] = []
-        self._resumable: dict[datetime, dict] = {}
+        self._resumable: dict[datetime, dict[str, t.Any]] = {}
         self._rows = 0
 
     def _use_fields(self) -> None:
@@ -181,7 +181,7 @@ class ExportSync:
         windows += cut_windows(cursor, end, self.window_days, self.tz)
         return windows
 
-    def _cancel_stale(self, record: dict) -> None:
+    def _cancel_stale(self, record: dict[str, t.Any]) -> None:
         """Cancel an export an earlier run left that this run will not use, so it does not
         hold the account's one-at-a-time queue (a finished one cannot be: that is fine)."""
         try:
@@ -199,7 +199,8 @@ class ExportSync:
                 self.log.info("Stream %s: export %d not canceled: %s", self.stream.name,
                               export_id, exc)
 
-    def _recorded_window(self, record: dict, cursor: datetime, end: datetime) -> Window | None:
+    def _recorded_window(self, record: dict[str, t.Any], cursor: datetime,
+                         end: datetime) -> Window | None:
         try:
             window = Window(parse_utc(record["window_start"]), parse_utc(record["window_end"]))
             ok = (
@@ -214,7 +215,7 @@ class ExportSync:
 
     # -- the run --------------------------------------------------------------------------
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator[dict[str, t.Any]]:
         """Every record of every window; the bookmark moves as each window completes."""
         windows = self.plan()
         name = self.stream.name
@@ -228,7 +229,7 @@ class ExportSync:
         )
         yield from self._run(windows)
 
-    def _run(self, windows: list[Window]) -> Iterator[dict]:
+    def _run(self, windows: list[Window]) -> Iterator[dict[str, t.Any]]:
         name, self._windows = self.stream.name, windows  # the plan may be cut (_cut_plan)
         job = self._start(windows[0])
         k = 0
@@ -241,7 +242,7 @@ class ExportSync:
             nxt = self._start(windows[k + 1]) if k + 1 < len(windows) else None
             yield from self._download_window(job, k, len(windows))
             self._complete(window)
-            job = nxt  # type: ignore[assignment]
+            job = nxt  # type: ignore[assignment]  # None only after the last window
             k += 1
 
     def _cut_plan(self, k: int, job: _Job) -> None:
@@ -350,7 +351,7 @@ class ExportSync:
 
     # -- downloads ------------------------------------------------------------------------
 
-    def _download_window(self, job: _Job, k: int, n: int) -> Iterator[dict]:
+    def _download_window(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         """Download a window; an export that expired before any row came is made again."""
         while True:
             before = self._rows
@@ -362,7 +363,7 @@ class ExportSync:
                     raise
             job = self._wait(self._recreate(job, "expired before its files were read"), k, n)
 
-    def _download(self, job: _Job, k: int, n: int) -> Iterator[dict]:
+    def _download(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         window, files = job.window, job.status.files
         name, field_name = self.stream.name, self.spec.window_field
         # Rows outside the window (bounds read inclusively) belong to a neighbour, and rows

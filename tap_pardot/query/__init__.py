@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
     import requests
 
 
-class PlanPaginator(BaseAPIPaginator[dict]):
+class PlanPaginator(BaseAPIPaginator[dict[str, t.Any]]):
     """Drives a Plan from the SDK's request loop; checkpoints once a page is consumed."""
 
     def __init__(self, plan: Plan | RecycleBinThenLive) -> None:
@@ -35,7 +35,7 @@ class PlanPaginator(BaseAPIPaginator[dict]):
         self.plan = plan
 
     @override
-    def get_next(self, response: requests.Response) -> dict | None:
+    def get_next(self, response: requests.Response) -> dict[str, t.Any] | None:
         return self.plan.next(response)
 
     @override
@@ -76,7 +76,7 @@ class QueryStream(PardotStream):
         return kind(self, start, tie_id)
 
     @property
-    def path(self) -> str:  # type: ignore[override]
+    def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
         """The query endpoint's path for this API version."""
         if self.api_version == 5:
             return f"/api/v5/objects/{self.v5_path}"
@@ -91,11 +91,12 @@ class QueryStream(PardotStream):
         return PlanPaginator(self._plan)
 
     @override
-    def get_url_params(self, context: t.Any, next_page_token: dict | None) -> dict[str, t.Any]:
+    def get_url_params(self, context: t.Any,
+                       next_page_token: dict[str, t.Any] | None) -> dict[str, t.Any]:
         return dict(next_page_token["params"]) if next_page_token else {}
 
     @override
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         return self._plan.records(response)
 
     @override
@@ -106,7 +107,7 @@ class QueryStream(PardotStream):
         if latest_record.get(self.replication_key or "") is not None:
             super()._increment_stream_state(latest_record, context=context)
 
-    def query_records(self, context: t.Any) -> t.Iterable[dict]:
+    def query_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         """All records from the bookmark on, through the query API."""
         while True:
             self._plan = self.new_plan(context)

@@ -73,7 +73,7 @@ class RecycleBinThenLive:
     def first(self) -> dict[str, t.Any]:
         return self.current.first()
 
-    def records(self, response: requests.Response) -> t.Iterator[dict]:
+    def records(self, response: requests.Response) -> t.Iterator[dict[str, t.Any]]:
         self.reading = self.current
         return self.current.records(response)
 

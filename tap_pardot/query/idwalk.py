@@ -86,7 +86,7 @@ class IdWalkPlan(Plan):
         return (lo - SECOND, hi + SECOND)
 
     @override
-    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+    def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         lo, hi = self.segments[self.segment]
         if updated is None or updated < lo or updated > hi:
             return False  # another segment's: read there
@@ -151,7 +151,7 @@ class FullTablePlan(Plan):
         return params
 
     @override
-    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+    def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         return True
 
     @override

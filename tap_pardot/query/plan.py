@@ -35,7 +35,7 @@ class PlanStream(t.Protocol):
     @property
     def logger(self) -> logging.Logger: ...
     @property
-    def stream_state(self) -> dict: ...
+    def stream_state(self) -> dict[str, t.Any]: ...
     @property
     def converter(self) -> RecordConverter: ...
     def fetch_converter(self) -> RecordConverter: ...
@@ -77,14 +77,14 @@ def v3_recycle_bin(stream: PlanStream) -> bool:
     return stream.v3_deleted and wants_deleted(stream)
 
 
-def v5_rows(body: t.Any) -> list[dict]:
+def v5_rows(body: t.Any) -> list[dict[str, t.Any]]:
     """The records of a v5 reply: `values`, absent or null on an empty one."""
     if not isinstance(body, dict):
         raise PardotAPIError(f"unexpected v5 reply, not an object: {str(body)[:80]!r}")
     return list(body.get("values") or [])
 
 
-def v3_rows(body: t.Any, collection: str) -> list[dict]:
+def v3_rows(body: t.Any, collection: str) -> list[dict[str, t.Any]]:
     """The records of a v3/v4 bulk reply: a list, one object, an absent key or null."""
     if not isinstance(body, dict) or not ({"result", "@attributes"} & body.keys()):
         raise PardotAPIError(f"unexpected v3/v4 reply, no `result`: {str(body)[:80]!r}")
@@ -168,11 +168,11 @@ class Plan:
         return params
 
     # Called per response
-    def rows(self, response: requests.Response) -> list[dict]:
+    def rows(self, response: requests.Response) -> list[dict[str, t.Any]]:
         body = response_json(response)
         return v5_rows(body) if self.v5 else v3_rows(body, self.stream.v3_collection)
 
-    def records(self, response: requests.Response) -> t.Iterator[dict]:
+    def records(self, response: requests.Response) -> t.Iterator[dict[str, t.Any]]:
         rows = self.rows(response)
         self.page_rows = len(rows)
         self.last_raw_id = None
@@ -195,5 +195,5 @@ class Plan:
     def window(self) -> tuple[dt.datetime | None, dt.datetime | None] | None:
         return None
 
-    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+    def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         raise NotImplementedError

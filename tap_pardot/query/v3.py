@@ -117,7 +117,7 @@ class V3SortedPlan(Plan):
         return self.bounds
 
     @override
-    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+    def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         lo, hi = self.current()
         if updated is None or updated < lo:
             return False  # inclusive bounds: the previous segment's

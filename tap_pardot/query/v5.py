@@ -84,7 +84,7 @@ class V5SortedPlan(Plan):
         return params
 
     @override
-    def keep(self, record: dict, updated: dt.datetime | None) -> bool:
+    def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         if updated is None:
             return False
         rid = record["id"]

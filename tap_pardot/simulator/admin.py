@@ -59,7 +59,7 @@ def apply_knobs(sim: Any, changes: dict[str, Any]) -> dict[str, Any]:
     fixed = [k for k in changes if k in DATA_KNOBS]
     if fixed:
         raise AdminError(f"data knobs are read at start only: {fixed}")
-    values = sim.knobs.update(changes)
+    values: dict[str, Any] = sim.knobs.update(changes)
     if "clock_rate" in changes:
         sim.clock.set_rate(float(changes["clock_rate"]))
     if "clock_start" in changes:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from . import admin
@@ -193,7 +194,8 @@ class Simulator:
         finally:
             leave()
 
-    def _gated(self, family: str, kind: str, fn: Any, req: Request, level: int) -> Response:
+    def _gated(self, family: str, kind: str, fn: Callable[[Request], Response], req: Request,
+               level: int) -> Response:
         k = self.knobs
         try:
             if k["latency_ms"]:

@@ -91,7 +91,7 @@ class Table:
 
 
 def _gen_times(n: int, clump: int, rng: random.Random, t0: int, t1: int,
-               knobs: dict[str, Any]) -> tuple[array, array]:
+               knobs: dict[str, Any]) -> tuple[array[int], array[int]]:
     """created/updated arrays: roughly rising with the index, with the hard cases planted."""
     span = t1 - t0
     created = array("q", bytes(8 * n))

@@ -89,7 +89,7 @@ class Export:
     duration: float
     fail: bool
     tz: str
-    rows: array  # table indices matching the procedure, fixed at creation
+    rows: array[int]  # table indices matching the procedure, fixed at creation
     bom: bool = False
     max_file_size: int = 0
     user_id: int | None = None
@@ -577,7 +577,7 @@ class Exports:
         if kind == "objs" or not spec_field_available(self.sim, spec, snake):
             return False  # built-in arrays never; flagged fields only with their flag
         if spec.name == "prospects" and snake in ("grade", "notes"):
-            return k["export_prospect_grade_notes"] == "exportable"
+            return bool(k["export_prospect_grade_notes"] == "exportable")
         return not (kind == "list" and k["export_array_custom_fields"] == "refused")
 
     def _new(self, version: int, obj: str, spec: StreamSpec, proc: str, args: dict[str, Any],
@@ -602,7 +602,7 @@ class Exports:
         self._split(e, rng)
         return e
 
-    def _rows(self, spec: StreamSpec, proc: str, args: dict[str, Any]) -> array:
+    def _rows(self, spec: StreamSpec, proc: str, args: dict[str, Any]) -> array[int]:
         """Indices of the rows the procedure selects, at creation time."""
         store = self.sim.store
         table = store.tables[spec.name]
@@ -774,7 +774,7 @@ def _atom(value: Any) -> int | None:
         return None
 
 
-def _loose(tf: Any, value: Any, now: int) -> int | None:
+def _loose(tf: TimeFormatter, value: Any, now: int) -> int | None:
     """v3/v4 date arguments: account-timezone `YYYY-MM-DD HH:MM:SS`, ISO, keywords."""
     if not isinstance(value, str):
         return None

@@ -140,7 +140,8 @@ class Legacy:
         try:
             if sort_by == "id":
                 return int(a[name])
-            return self.sim.tf.parse(a[name], self.sim.clock.now())
+            bound: int = self.sim.tf.parse(a[name], self.sim.clock.now())
+            return bound
         except ValueError:
             return None
 
@@ -269,7 +270,7 @@ class Legacy:
                 total: int | None) -> Response:
         if (req.arg("format") or "xml") != "json":
             return self._xml(spec, records, total)
-        result: dict[str, Any] | None = {}
+        result: dict[str, Any] | None = {}  # None only from the elif below, hence the ignores
         if total is not None:
             result["total_results"] = total  # type: ignore[index]
         if records:

@@ -7,8 +7,9 @@ pure function of a 64-bit hash of the record id, so a million rows cost a few ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 M64 = (1 << 64) - 1
 
 # Text that exercises CSV quoting and encodings. Never "": CSV cannot tell it from null.
@@ -117,7 +118,7 @@ def _pick(h: int, k: int, seq: list[Any]) -> Any:
     return seq[mix(h + k) % len(seq)]
 
 
-def _maybe(h: int, k: int, value: Any, pct_null: int = 20) -> Any:
+def _maybe(h: int, k: int, value: T, pct_null: int = 20) -> T | None:
     return None if mix(h ^ (k << 7)) % 100 < pct_null else value
 
 

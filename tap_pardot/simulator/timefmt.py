@@ -31,7 +31,7 @@ class TimeFormatter:
         hour = t // 3600
         off = self._offsets.get(hour)
         if off is None:
-            dt = datetime.fromtimestamp(hour * 3600, self.tz)
+            dt = datetime.fromtimestamp(hour * 3600, self.tz)  # aware: an offset, never None
             off = int(dt.utcoffset().total_seconds())  # type: ignore[union-attr]
             self._offsets[hour] = off
         return off

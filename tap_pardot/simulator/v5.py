@@ -6,6 +6,7 @@ import bisect
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -92,7 +93,7 @@ class V5:
                 unknown.append(name)
             elif objs:
                 keys = out.setdefault(snake, [])
-                keys.append(subs[sub.lower()])  # type: ignore[union-attr]
+                keys.append(subs[sub.lower()])  # type: ignore[union-attr]  # objs: a list
             elif query and snake in spec.read_only:
                 not_queryable.append(name)
             elif (snake in spec.custom and spec.types[snake] == "list"
@@ -300,11 +301,12 @@ class V5:
 
     @staticmethod
     def _matcher(plan: Plan, table: Any) -> Any:
-        tests = {"=": lambda x, v: x == v, ">": lambda x, v: x is not None and x > v,
-                 ">=": lambda x, v: x is not None and x >= v,
-                 "<": lambda x, v: x is not None and x < v,
-                 "<=": lambda x, v: x is not None and x <= v,
-                 "null": lambda x, v: x is None, "notnull": lambda x, v: x is not None}
+        tests: dict[str, Callable[[Any, Any], bool]] = {
+            "=": lambda x, v: x == v, ">": lambda x, v: x is not None and x > v,
+            ">=": lambda x, v: x is not None and x >= v,
+            "<": lambda x, v: x is not None and x < v,
+            "<=": lambda x, v: x is not None and x <= v,
+            "null": lambda x, v: x is None, "notnull": lambda x, v: x is not None}
         checks = [(table.column(c), tests[op], v) for c, op, v in plan.filters]
         deleted, want = table.deleted, plan.deleted
 

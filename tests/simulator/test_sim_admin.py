@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import requests
 
@@ -110,17 +112,18 @@ def test_sizes_are_knobs() -> None:
     assert len(sim.truth("prospects")) == 50
 
 
-def test_cli_prints_url_and_serves(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_prints_url_and_serves(tmp_path: Path) -> None:
     cfg = tmp_path / "knobs.json"
     cfg.write_text(json.dumps({"prospects": {"count": 10}}))
     proc = subprocess.Popen([sys.executable, "-m", "tap_pardot.simulator", "--port", "0",
                              "--seed", "3", "--config", str(cfg)],
                             stdout=subprocess.PIPE, text=True)
     try:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
         assert line.startswith("Pardot API simulator listening on http://127.0.0.1:")
         url = line.split()[-1]
-        creds = json.loads(proc.stdout.readline().split(": ", 1)[1])  # type: ignore[union-attr]
+        creds = json.loads(proc.stdout.readline().split(": ", 1)[1])
         assert creds["client_id"] == "sim-client-id"
         assert requests.get(f"{url}/_sim", timeout=30).json()["streams"]["prospects"] == 10
     finally:
@@ -137,7 +140,7 @@ def test_creating_records_changes_no_other_record() -> None:
         assert sim.truth(name)[:len(old)] == old, name
 
 
-def test_records_apply_whole_or_not_at_all(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_records_apply_whole_or_not_at_all(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"prospects": {"count": 100, "clump_size": 0}})
     before = api.admin("truth/prospects")["records"]
     pid = before[0]["id"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import jwt
 import pytest
@@ -17,8 +19,8 @@ from .conftest import Api
 V5_PATH = "/api/v5/objects/prospects?fields=id"
 
 
-def _token(url: str, **kw: object) -> requests.Response:
-    return requests.post(f"{url}/services/oauth2/token", **kw, timeout=30)  # type: ignore[arg-type]
+def _token(url: str, **kw: Any) -> requests.Response:
+    return requests.post(f"{url}/services/oauth2/token", **kw, timeout=30)
 
 
 def test_refresh_token_form_body_and_query_with_basic(api: Api) -> None:
@@ -75,7 +77,7 @@ def _rsa() -> tuple[bytes, str]:
     return priv, pub.decode()
 
 
-def test_jwt_bearer(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_jwt_bearer(api_factory: Callable[..., Api]) -> None:
     priv, pub = _rsa()
     other, _ = _rsa()
     api = api_factory({"jwt_public_key_pem": pub})
@@ -93,7 +95,7 @@ def test_jwt_bearer(api_factory) -> None:  # type: ignore[no-untyped-def]
     assert _token(api.url, data={"grant_type": grant, "assertion": forged}).ok
 
 
-def test_token_expires_after_ttl_and_after_calls(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_token_expires_after_ttl_and_after_calls(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"token_ttl_seconds": 600, "token_max_calls": 3})
     for _ in range(3):
         assert api.get(V5_PATH).status_code == 200
@@ -122,7 +124,7 @@ def test_business_unit_header(api: Api) -> None:
     assert (r.status_code, r.json()["code"]) == (401, 49)
 
 
-def _login(url: str, version: int = 4, **creds: str) -> requests.Response:
+def _login(url: str, version: int = 4, /, **creds: str) -> requests.Response:
     return requests.post(f"{url}/api/login/version/{version}", timeout=30,
                          data={**creds, "format": "json"})
 

@@ -36,7 +36,7 @@ def shared() -> Iterator[Api]:
 
 # ---- helpers --------------------------------------------------------------------------------
 def _body(obj: str = "visitorActivity", name: str = "filter_by_created_at",
-          fields: list[str] | None = None, **args: Any) -> dict[str, Any]:
+          fields: list[str] | str | None = None, **args: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"object": obj, "procedure": {"name": name, "arguments": args}}
     if fields is not None:
         body["fields"] = fields
@@ -204,9 +204,9 @@ def test_v3_prospect_export_uses_pre_v5_names(api: Api) -> None:
         assert r[7] == (t["partner_level__c"] or "")
         assert r[8] == ";".join(t["product_interests__c"] or [])
     for wrong in ("is_deleted", "salesforce_lead_id", "salesforceLeadId", "Partner_Level__c"):
-        r = api.post(CREATE4, json=_body("prospect", "filter_by_updated_at", ["id", wrong],
-                                         updated_after="yesterday"))
-        assert wrong in _err3(r, 180)
+        reply = api.post(CREATE4, json=_body("prospect", "filter_by_updated_at", ["id", wrong],
+                                             updated_after="yesterday"))
+        assert wrong in _err3(reply, 180)
 
 
 def test_v3_default_column_set(api: Api) -> None:
@@ -230,7 +230,7 @@ def test_v3_default_column_set(api: Api) -> None:
 
 def test_every_v3_procedure_runs(api: Api) -> None:
     after = "2025-09-01 00:00:00"
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any]]] = [
         ("visitorActivity", "filter_by_updated_at", {"updated_after": after, "type": [1, 2],
                                                      "prospect_only": True}),
         ("prospect", "filter_by_created_at", {"created_after": after, "deleted": False}),
@@ -386,7 +386,7 @@ def test_session_activities_only_with_an_explicit_type(api: Api) -> None:
                     args["type"] = types
                 _, _, rows = _run5(api, _body5(**args))
             else:
-                extra = {"type": types} if types else {}
+                extra: dict[str, Any] = {"type": types} if types else {}
                 rep = _create(api, _body(fields=["id"], created_after="2025-11-19 00:00:00",
                                          **extra))
                 _, rows, _ = _download(api, _finish(api, rep["id"]))
@@ -599,7 +599,7 @@ def test_v5_flagged_procedures(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"export_generic_procedures": True, "export_prospect_last_activity": True,
                        "export_email_procedure": True})
     after = "2025-09-01T00:00:00-04:00"
-    runs = [
+    runs: list[tuple[str, list[str], dict[str, Any]]] = [
         ("Campaign/FilterByUpdatedAt", ["id", "name", "isDeleted"], {"deleted": "all"}),
         ("CustomField/FilterByCreatedAt", ["id", "fieldId"], {}),
         ("List/FilterByUpdatedAt", ["id"], {}), ("User/FilterByCreatedAt", ["id"], {}),
@@ -618,11 +618,12 @@ def test_v5_flagged_procedures(api_factory: Callable[..., Api]) -> None:
         _, header, rows = _run5(api, _body5(name, fields, **{f"{prefix}After": after}, **extra))
         assert header == fields, name
         assert rows, name
-    for name, args, code in [
+    refused: list[tuple[str, dict[str, Any], int]] = [
         ("LifecycleHistory/FilterByUpdatedAt", {"updatedAfter": after}, 174),  # no updatedAt
         ("Visit/FilterByCreatedAt", {"createdAfter": after, "deleted": False}, 177),
         ("VisitorPageView/FilterByCreatedAt", {"createdAfter": after, "deleted": "all"}, 177),
-    ]:
+    ]
+    for name, args, code in refused:
         _err(api.post(V5, params={"fields": "id"}, json=_proc(name, **args)), code)
     r = api.post(CREATE4, json=_body("campaign", "filter_by_updated_at", updated_after=after))
     assert "email" in _err3(r, 154)  # generic procedures are v5 only; email's flag is on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,7 +14,7 @@ from .conftest import Api
 PATH = "/api/v5/objects/prospects?fields=id&limit=1"
 
 
-def test_more_than_five_in_flight_gets_66(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_more_than_five_in_flight_gets_66(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"latency_ms": 400})
     api.admin("stats/reset", {})
 
@@ -29,7 +30,7 @@ def test_more_than_five_in_flight_gets_66(api_factory) -> None:  # type: ignore[
     assert stats["errors_by_code"]["66"] == 3
 
 
-def test_five_in_flight_is_fine(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_five_in_flight_is_fine(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"latency_ms": 200})
     with ThreadPoolExecutor(5) as pool:
         statuses = list(pool.map(
@@ -39,7 +40,8 @@ def test_five_in_flight_is_fine(api_factory) -> None:  # type: ignore[no-untyped
     assert api.admin("stats")["peak_in_flight"] == 5
 
 
-def test_daily_budget_gives_122_until_the_next_local_day(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_daily_budget_gives_122_until_the_next_local_day(
+        api_factory: Callable[..., Api]) -> None:
     api = api_factory({"daily_call_limit": 3, "token_ttl_seconds": 10**6})
     assert [api.get(PATH).status_code for _ in range(3)] == [200] * 3
     r = api.get(PATH)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -266,7 +267,7 @@ def test_date_header_is_the_simulators_clock(api: Api) -> None:
     assert api.get(VA, params={"fields": "id"}).headers["Date"] == "Thu, 20 Nov 2025 12:01:30 GMT"
 
 
-def test_page_token_rules(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_page_token_rules(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"token_ttl_seconds": 86400})
     r = api.get(VA, params={"fields": "id", "limit": 10})
     token = r.json()["nextPageToken"]
@@ -282,7 +283,7 @@ def test_page_token_rules(api_factory) -> None:  # type: ignore[no-untyped-def]
     assert api.get(VA, params={"nextPageToken": token}).json()["code"] == 210
 
 
-def test_token_sequence_cap(api_factory) -> None:  # type: ignore[no-untyped-def]
+def test_token_sequence_cap(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"v5_page_token_cap": 450})
     params = {"fields": "id,updatedAt", "limit": 200, "orderBy": "updatedAt ASC,id ASC"}
     r = api.get(VA, params=params)
