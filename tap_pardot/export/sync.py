@@ -1,6 +1,6 @@
 """Export-based sync: windows, create, poll on the schedule, pipelined downloads, state.
 
-For each window (see export_windows) one export is created; the next window's export is
+For each window (see windows.py) one export is created; the next window's export is
 created as soon as the current one is Complete, so Pardot processes it (one export at a time
 per account, in creation order) while this one's files download. The bookmark moves only
 when a window's files are all downloaded, and a STATE message follows each window. Exports

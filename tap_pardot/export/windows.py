@@ -8,7 +8,7 @@ inclusive reading adds are dropped by the reader. Neighbouring windows share the
 
 Export CSVs carry naive times in the account timezone. At a DST fall-back the local hour
 repeats, so a naive time there has two UTC readings, one hour apart. Windows are cut around
-each fall-back so that no window (with its slack second on each side) spans a whole repeated
+each fall-back so that no window (with the slack second below it) spans a whole repeated
 hour: inside any window at most one of the two readings is possible, and the converter, given
 the window's bounds, picks it (`RecordConverter.convert(..., window=(after, before))`).
 """
