@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 import typing as t
 import urllib.parse
 from functools import cached_property
@@ -31,7 +32,7 @@ from tap_pardot import retry, schemas
 from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, snake_to_camel
-from tap_pardot.limits import DailyLimitReached, RequestGate, StopRun
+from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopRun
 from tap_pardot.settings import ConfigError, Settings
 from tap_pardot.state import Checkpoints
 
@@ -173,13 +174,27 @@ class RunContext:
     flow: str
     clock: PardotClock
     backoff_factor: float = 1.0
-    stop_reason: str | None = None
+    stopped: StopRun | None = None  # why the run stopped early (the first reason)
+    records: int = 0  # records emitted
+    stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
-    def note_stop(self, reason: str) -> bool:
+    def note_stop(self, reason: StopRun) -> bool:
         """Remember why the run stopped early; True the first time."""
-        first = self.stop_reason is None
-        self.stop_reason = self.stop_reason or reason
+        first = self.stopped is None
+        self.stopped = self.stopped or reason
         return first
+
+    def interrupt(self, signum: int, _frame: object = None) -> None:
+        """A signal handler: no new request is sent (each stream stops at its next safe
+        point, state saved) and waits end now."""
+        stop = Interrupted(signum)
+        self.note_stop(stop)
+        self.gate.stop(str(stop))
+        self.stopping.set()
+
+    def pause(self, seconds: float) -> None:
+        """Wait, unless the run is being stopped."""
+        self.stopping.wait(seconds)
 
 
 class PardotStream(Checkpoints, RESTStream[t.Any]):
@@ -493,7 +508,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     def stop_run(self, exc: StopRun) -> None:
         """Stop cleanly: the SDK then writes the state with the last checkpoint."""
         self.hold_bookmark()
-        if self.run.note_stop(str(exc)):
+        if self.run.note_stop(exc):
             self.logger.warning("Run stopped early: %s", exc)
 
 

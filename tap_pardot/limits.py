@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import typing as t
 
@@ -16,6 +17,14 @@ class BudgetExhausted(StopRun):
 
 class DailyLimitReached(StopRun):
     """Pardot answered 122: the account's daily API limit is used up."""
+
+
+class Interrupted(StopRun):
+    """SIGTERM or SIGINT: stop at the next safe point."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
 
 
 class RequestGate:

@@ -32,7 +32,7 @@ class PardotObjectStream(QueryStream):
         stream to the query path instead, which can deliver it (never a null for it)."""
         auto = requested_mode(self) == AUTO
         try:
-            yield from ExportSync(self, context, fallback=auto).records()
+            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause).records()
         except FieldsRefused as exc:
             self.logger.info("Stream %s: query mode instead (the export refused a selected "
                              "field: %s)", self.name, exc.pardot_message)
@@ -52,11 +52,16 @@ class PardotObjectStream(QueryStream):
         dry_run = self.ABORT_AT_RECORD_COUNT is not None
         try:
             if dry_run:  # stop at the limit, before the SDK aborts the stream with an error
-                yield from itertools.islice(self.query_records(context), self.ABORT_AT_RECORD_COUNT)
+                self.authenticator.update_access_token()  # a test checks credentials always
+                records: t.Iterable[dict[str, t.Any]] = itertools.islice(
+                    self.query_records(context), self.ABORT_AT_RECORD_COUNT)
             elif choose_sync_mode(self, context) == "export":
-                yield from self.export_records(context)
+                records = self.export_records(context)
             else:
-                yield from self.query_records(context)
+                records = self.query_records(context)
+            for record in records:
+                self.run.records += 1
+                yield record
         except StopRun as stop:
             # A clean stop: the last checkpoint is the resumable state the SDK writes now.
             self.stop_run(stop)

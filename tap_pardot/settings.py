@@ -136,6 +136,14 @@ def check_config(config: t.Mapping[str, t.Any]) -> str:
     if flow != "legacy" and not config.get("pardot_business_unit_id"):
         msg = "Setting `pardot_business_unit_id` is required for OAuth (an 18-char id, 0Uv…)"
         raise ConfigError(msg)
+    start, end = _setting_date(config, "start_date"), _setting_date(config, "end_date")
+    if start is not None and start > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        msg = f"Setting `start_date` is in the future ({config['start_date']}): nothing to extract"
+        raise ConfigError(msg)
+    if start is not None and end is not None and end <= start:
+        msg = (f"Setting `end_date` ({config['end_date']}) is not after `start_date` "
+               f"({config['start_date']})")
+        raise ConfigError(msg)
     tz = config.get("timezone") or DEFAULTS["timezone"]
     try:
         zoneinfo.ZoneInfo(tz)
@@ -222,6 +230,19 @@ class Settings:
             auth_base_url=str(c.get("auth_base_url") or AUTH_HOSTS[sandbox]).rstrip("/"),
             jwt_audience=str(c.get("jwt_audience") or AUTH_HOSTS[sandbox]).rstrip("/"),
         )
+
+
+def _setting_date(config: t.Mapping[str, t.Any], name: str) -> dt.datetime | None:
+    """A date-time setting as aware UTC (None if unset); one line if it is not ISO 8601."""
+    value = config.get(name)
+    if not value:
+        return None
+    try:
+        return _utc(str(value))
+    except ValueError:
+        msg = (f"Setting `{name}` is not an ISO 8601 date-time: {value!r} (for example "
+               "2025-01-01T00:00:00Z)")
+        raise ConfigError(msg) from None
 
 
 def _utc(value: str) -> dt.datetime:

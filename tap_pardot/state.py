@@ -82,6 +82,15 @@ class Checkpoints(_Base):
             markers.pop("replication_key", None)
             markers.pop("replication_key_value", None)
 
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        """The SDK's choice of bookmark or start date, with an unreadable bookmark named in
+        one line (StateError) instead of a traceback."""
+        try:
+            return super().compare_start_date(value, start_date_value)
+        except ValueError:
+            msg = f"The state's bookmark for stream {self.name} is not a date: {value!r}"
+            raise StateError(msg) from None
+
     def resume_point(self, context: t.Any) -> tuple[dt.datetime, int | None]:
         """(start, tie_id): the bookmark (or `start_date`) and the id already emitted at it."""
         try:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import signal
 import sys
+import threading
 import typing as t
 from functools import cached_property
 
@@ -15,8 +19,9 @@ from tap_pardot.auth import build_authenticator
 from tap_pardot.client import GatedSession, RunContext
 from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
-from tap_pardot.limits import RequestGate
+from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate
 from tap_pardot.object_stream import StreamFailed
+from tap_pardot.state import StateError
 from tap_pardot.retry import retrying
 from tap_pardot.settings import (
     CONFIG_SCHEMA,
@@ -76,6 +81,12 @@ class TapPardot(Tap):
                              authenticator=None)  # type: ignore[arg-type]  # set just below
         authenticator = build_authenticator(self.config, flow, settings, post=post)
         context.authenticator = authenticator
+        if threading.current_thread() is threading.main_thread():
+            # Instead of the SDK's handlers (which exit 0 at once): stop at the next safe
+            # point, state saved, and say so by the exit status (see main()).
+            signal.signal(signal.SIGTERM, context.interrupt)
+            signal.signal(signal.SIGINT, context.interrupt)
+        RUNS.append(context)
         return context
 
     @override
@@ -95,13 +106,58 @@ def token_call_failed(outcome: object) -> bool:
     return isinstance(outcome, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
 
 
+# The runs of this process (the CLI makes one): main() reads how the last one ended.
+RUNS: list[RunContext] = []
+EXIT_DAILY_LIMIT = 75  # EX_TEMPFAIL: run again after the account's day resets
+
+
+def exit_status(run: RunContext | None) -> tuple[int, str | None]:
+    """How a finished run ends: (status, one line for stderr or None)."""
+    if run is None:
+        return 0, None
+    stopped = run.stopped
+    if isinstance(stopped, DailyLimitReached):
+        return EXIT_DAILY_LIMIT, f"tap-pardot: {stopped}"
+    if isinstance(stopped, Interrupted):
+        line = (f"tap-pardot: {stopped} after {run.records} records; the state is saved: "
+                "the next run resumes from it")
+        return 128 + stopped.signum, line
+    return 0, None  # done, or a planned stop (max_api_calls): its warning is logged
+
+
+def unreadable_input(args: list[str]) -> str | None:
+    """A one-line complaint about a --config, --state or --catalog file that is not JSON
+    (the SDK would answer with a traceback), or None."""
+    for flag, path in itertools.pairwise(args):
+        if flag in ("--config", "--state", "--catalog") and path != "ENV":
+            try:
+                with open(path, encoding="utf-8") as file:
+                    json.load(file)
+            except FileNotFoundError:
+                return f"{flag} {path}: no such file"
+            except (OSError, ValueError) as exc:
+                return f"{flag} {path} is not readable JSON: {exc}"
+    return None
+
+
 def main() -> None:
-    """The `tap-pardot` command: the SDK's CLI; a bad config or a failed stream is one line
-    on stderr and exit status 1 (the state written before it lets the next run resume)."""
+    """The `tap-pardot` command: the SDK's CLI. Exit status 1 with one line on a bad config
+    or a failed stream, 75 on Pardot's daily limit, 143/130 when stopped by SIGTERM/SIGINT;
+    the state written before any of them lets the next run resume."""
+    unreadable = unreadable_input(sys.argv[1:])
+    if unreadable:
+        sys.exit(f"tap-pardot: {unreadable}")
     try:
         TapPardot.cli()
-    except (ConfigValidationError, StreamFailed) as exc:
+    except (ConfigValidationError, ConfigError, StateError, StreamFailed) as exc:
         sys.exit(f"tap-pardot: {exc}")
+    except SystemExit as done:  # click ends every command with one
+        if done.code not in (0, None):
+            raise
+        status, line = exit_status(RUNS[-1] if RUNS else None)
+        if line:
+            print(line, file=sys.stderr)
+        sys.exit(status)
 
 
 if __name__ == "__main__":

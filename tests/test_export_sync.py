@@ -86,9 +86,11 @@ class FakeExportApi:
     """Exports queue and complete after `reads` reads; files are shuffled and uneven."""
 
     def __init__(self, records: list[dict], *, reads: int = 2, files: int = 3,
-                 fail: int = 0, wrapped: bool = False, seed: int = 1,
+                 fail: int = 0, stall: int = 0, wrapped: bool = False, seed: int = 1,
                  clock: datetime | None = None, naive_clock: bool = False) -> None:
         self.records, self.reads, self.files, self.fail = records, reads, files, fail
+        self.stall = stall  # the next N exports stay Waiting (a queue held by others)
+        self.cancel_refused = False  # cancels answer 178, as for a finished export
         self.wrapped = wrapped
         # Pardot's clock: exports hold data up to it and reply `createdAt` (naive in NY
         # or ISO with an offset); None = no createdAt in replies, every record served.
@@ -111,6 +113,8 @@ class FakeExportApi:
             export = self.exports.get(int(path.split("/exports/")[1].split("/")[0]))
             if export is None:
                 raise PardotAPIError("Pardot error 16 (HTTP 404): Invalid ID", 16)
+            if self.cancel_refused:
+                raise PardotAPIError("Pardot error 178 (HTTP 400): already completed", 178)
             export["state"] = "Canceled"
             return self._reply(export)
         if "/files/" in path:
@@ -122,7 +126,9 @@ class FakeExportApi:
         if export is None:
             raise PardotAPIError("Pardot error 16 (HTTP 404): Invalid ID", 16)
         export["reads_left"] -= 1
-        if export["reads_left"] <= 0 and export["state"] in {"Waiting", "Processing"}:
+        if export["stalled"]:
+            pass
+        elif export["reads_left"] <= 0 and export["state"] in {"Waiting", "Processing"}:
             if self.fail:
                 self.fail -= 1
                 export["state"] = "Failed"
@@ -161,10 +167,11 @@ class FakeExportApi:
         parts = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
         export_id = self.next_id
         self.next_id += 1
+        stalled, self.stall = self.stall > 0, max(0, self.stall - 1)
         data = [self._csv(part, body["fields"], names) for part in parts if part]
         self.exports[export_id] = {
             "id": export_id, "v5": v5, "state": "Waiting", "expired": False,
-            "reads_left": self.reads,
+            "reads_left": self.reads, "stalled": stalled,
             "data": data, "body": body, "created": self.clock,
             "refs": [f"http://sim/api/v5/exports/{export_id}/files/{k}" for k in range(len(data))],
         }
@@ -203,7 +210,9 @@ class FakeStream:
     export_procedure = "filter_by_updated_at"
     export_deleted_argument = "deleted"
 
-    def __init__(self, api: FakeExportApi, state: dict | None = None, **config: object) -> None:
+    def __init__(self, api: FakeExportApi, state: dict | None = None, *,
+                 queried_less: bool = False, **config: object) -> None:
+        """`queried_less`: `visits` is not queried (as v5 array custom fields)."""
         self.config = {"start_date": iso(START), "end_date": iso(END),
                        "timezone": "America/New_York", "api_version": 5,
                        "export_window_days": 7, "export_poll_seconds": 1,
@@ -217,6 +226,9 @@ class FakeStream:
         self.state: dict = state or {}
         self.states: list[dict] = []
         self.refused_fields: set[str] = set()
+        self.query_properties = [f for f in FIELDS if f != "visits"] if queried_less else FIELDS
+        self.records = api.records  # what the query API serves
+        self.queried: list[tuple[datetime, datetime]] = []
 
     def resume_point(self, context: object) -> tuple[datetime, None]:
         value = self.state.get("replication_key_value") or self.config["start_date"]
@@ -233,6 +245,20 @@ class FakeStream:
 
     def check_timezone(self, raw: object, where: str) -> None:
         pass
+
+    def query_window(self, context: object, start: datetime, end: datetime) -> Iterable[dict]:
+        """The query path for `[start, end)`: records in time order, a checkpoint per 50,
+        the bookmark at `end` once read (as QueryStream.query_window)."""
+        self.queried.append((start, end))
+        rows = sorted((r for r in self.records
+                       if start <= datetime.fromisoformat(r["updated_at"]) < end),
+                      key=lambda r: (r["updated_at"], r["id"]))
+        convert = self.converter.for_fields(self.query_properties).convert
+        for k, row in enumerate(rows, start=1):
+            yield convert(row)
+            if k % 50 == 0:
+                self.checkpoint(row["updated_at"])
+        self.checkpoint(iso(end))
 
     def get_context_state(self, context: object) -> dict:
         return self.state
@@ -383,18 +409,110 @@ def test_recorded_export_is_ignored_when_settings_changed() -> None:
     assert ("cancel", "/api/v5/exports/55/do/cancel") in api.calls  # frees Pardot's queue
 
 
-def test_failed_export_is_retried_then_a_clear_error() -> None:
+def test_failed_export_is_retried_once_then_the_window_is_queried() -> None:
     records = make_records()
     api = FakeExportApi(records, fail=1)
-    out = run(FakeStream(api, end_date=iso(START + timedelta(days=3))))
+    stream = FakeStream(api, end_date=iso(START + timedelta(days=3)))
+    out = run(stream)
     assert by_id(out) == truth(records, end=START + timedelta(days=3))
     assert [kind for kind, _ in api.calls].count("create") == 2
+    assert stream.queried == []
 
+    # Both exports of the first window fail: it is queried, the next windows exported.
+    end = START + timedelta(days=10)
     api = FakeExportApi(records, fail=MAX_ATTEMPTS)
-    stream = FakeStream(api, end_date=iso(START + timedelta(days=3)))
-    with pytest.raises(ExportError, match="Failed after 3 attempts"):
-        run(stream)
+    stream = FakeStream(api, end_date=iso(end))
+    out = run(stream)
+    assert MAX_ATTEMPTS == 2
+    assert stream.queried == [(START, START + timedelta(days=7))]
+    assert creates(api) == 3  # two for the first window, one for the second
+    assert [api.exports[i]["state"] for i in sorted(api.exports)] == [
+        "Failed", "Failed", "Complete"]
+    ids = [r["id"] for r in out]
+    assert len(ids) == len(set(ids)), "a record was emitted twice"
+    assert by_id(out) == truth(records, end=end)
+    assert stream.state["replication_key_value"] == iso(end + timedelta(seconds=1))
     assert "exports" not in stream.state
+    bookmarks = [s["replication_key_value"] for s in stream.states if "replication_key_value" in s]
+    assert bookmarks == sorted(bookmarks, key=datetime.fromisoformat)  # never backwards
+    assert iso(START + timedelta(days=7)) in bookmarks  # the queried window's end
+    # While the window is queried, the next window's export is in state (queued meanwhile).
+    during = [s for s in stream.states if s.get("replication_key_value", "") < iso(
+        START + timedelta(days=7)) and s.get("replication_key_value")]
+    assert during
+    assert all(s["exports"][0]["window_start"] == iso(START + timedelta(days=7))
+               for s in during)
+
+
+def test_a_queried_window_has_the_records_of_query_mode() -> None:
+    """The query path's records leave out what it cannot read (v5 array custom fields)."""
+    records = make_records()
+    api = FakeExportApi(records, fail=MAX_ATTEMPTS)
+    end = START + timedelta(days=10)
+    stream = FakeStream(api, end_date=iso(end), queried_less=True)
+    out = run(stream)
+    first = [r for r in out if datetime.fromisoformat(r["updated_at"]) < START + timedelta(days=7)]
+    assert first
+    assert all("visits" not in r for r in first)
+    assert all("visits" in r for r in out if r not in first)
+
+
+def test_a_resumed_export_on_its_last_try_that_failed_is_queried() -> None:
+    records = make_records()
+    api = FakeExportApi(records)
+    end = START + timedelta(days=3)
+    stream = FakeStream(api, end_date=iso(end))
+    run(stream)
+    api.exports[100]["state"] = "Failed"
+    recorded = {"id": 100, "window_start": iso(START),
+                "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
+                "signature": export_sync(stream).signature, "created_at": None,
+                "attempt": MAX_ATTEMPTS}
+    api.calls.clear()
+    resumed = FakeStream(api, state={"exports": [recorded]}, end_date=iso(end))
+    out = run(resumed)
+    assert [kind for kind, _ in api.calls] == ["read"]
+    assert resumed.queried == [(START, end + timedelta(seconds=1))]
+    assert by_id(out) == truth(records, end=end)
+    assert "exports" not in resumed.state
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_an_export_waiting_too_long_is_canceled_then_the_window_queried(refused: bool) -> None:
+    """Waiting past a quarter of export_timeout_hours (here 9 s of 36): canceled, made
+    again once, then queried; a cancel Pardot refuses (178, finished meanwhile) is fine."""
+    records = make_records()
+    api = FakeExportApi(records, stall=2)
+    api.cancel_refused = refused
+    end = START + timedelta(days=10)
+    stream = FakeStream(api, end_date=iso(end), export_timeout_hours=0.01)
+    clock = Clock()
+    out = run(stream, clock)
+    kinds = [kind for kind, _ in api.calls]
+    # Polls at 1, 3, 5 and 8 s, then one at the 9 s limit (not at 13 s): canceled.
+    assert kinds[:8] == ["create", "read", "read", "read", "read", "read", "cancel", "create"]
+    assert clock.sleeps[:5] == [1, 2, 2, 3, 1]
+    assert ("cancel", "/api/v5/exports/100/do/cancel") in api.calls
+    assert ("cancel", "/api/v5/exports/101/do/cancel") in api.calls
+    assert kinds.count("cancel") == 2
+    if not refused:
+        assert api.exports[100]["state"] == api.exports[101]["state"] == "Canceled"
+    assert stream.queried == [(START, START + timedelta(days=7))]
+    assert by_id(out) == truth(records, end=end)
+    assert stream.state["replication_key_value"] == iso(end + timedelta(seconds=1))
+    assert "exports" not in stream.state
+
+
+def test_an_export_waiting_less_than_the_limit_is_waited_for() -> None:
+    records = make_records()
+    api = FakeExportApi(records, stall=1)
+    end = START + timedelta(days=3)
+    stream = FakeStream(api, end_date=iso(end), export_timeout_hours=0.01)
+    out = run(stream)
+    assert [kind for kind, _ in api.calls].count("cancel") == 1
+    assert creates(api) == 2  # the second one is not held: it completes
+    assert stream.queried == []
+    assert by_id(out) == truth(records, end=end)
 
 
 def test_timeout_keeps_the_export_for_the_next_run() -> None:

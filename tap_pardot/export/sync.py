@@ -1,10 +1,11 @@
 """Export-based sync: windows, create, poll on the schedule, pipelined downloads, state.
 
 For each window (see windows.py) one export is created; the next window's export is
-created as soon as the current one is Complete, so Pardot processes it (one export at a time
-per account, in creation order) while this one's files download. The bookmark moves only
-when a window's files are all downloaded, and a STATE message follows each window. Exports
-in flight are recorded in the stream's state, so an interrupted run resumes them:
+created as soon as the current one is Complete (or given up, below), so Pardot processes it
+(one export at a time per account, in creation order) while this one's files download. The
+bookmark moves only when a window's files are all downloaded, and a STATE message follows
+each window. Exports in flight are recorded in the stream's state, so an interrupted run
+resumes them:
 
     {"replication_key": "updated_at", "replication_key_value": "<last window's bookmark>",
      "exports": [{"id": 123, "window_start": "...", "window_end": "...", "api_version": 5,
@@ -19,6 +20,17 @@ date of the export", its `createdAt`: a window reaching past `createdAt` less `C
 (a resumed export, or no `Date` header seen) stops there, and is the run's last window.
 A resumed export's `createdAt` comes from its read reply, else from state.
 
+A window whose export does not come is read through the query API instead, and the run goes
+on with the next windows: an export that ends Failed or Canceled (by Pardot), or expires
+before its files are read, is created again once (MAX_ATTEMPTS exports per window); one still
+Waiting (queued, not started) after WAITING_SHARE of `export_timeout_hours` is canceled, so
+it does not hold the account's one-at-a-time queue, and counts as failed. When a window's
+last export fails too, `stream.query_window(context, start, end)` (query/__init__.py) reads
+exactly `[start, end)` of the window field, whatever the bookmark; its checkpoints stay in the
+window, and the window's end is the bookmark once it is read, as for an export. An export
+still Processing after `export_timeout_hours` is an error that keeps it in state, for the
+next run to resume.
+
 Naive CSV times are read in `timezone`. The replication key's value is placed by the window
 (so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
 read as the first occurrence, a Pardot limitation (set the API user's timezone to UTC to
@@ -28,6 +40,7 @@ avoid it).
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import typing as t
 from dataclasses import dataclass
@@ -46,9 +59,13 @@ from tap_pardot.times import iso, parse_utc
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from tap_pardot.client import PardotStream as Stream
+    from tap_pardot.query import QueryStream as Stream
 
-MAX_ATTEMPTS = 3  # exports created per window before a Failed one becomes an error
+MAX_ATTEMPTS = 2  # exports created per window before the window is queried instead
+# An export still Waiting (queued behind others, not started) after this share of
+# `export_timeout_hours` (6 h of the default 24) is canceled and counts as failed: two such
+# tries take at most half the timeout before the window is queried.
+WAITING_SHARE = 0.25
 PROGRESS_SECONDS = 30.0
 RESUMED = "recorded in state"  # the state of an export resumed from state, until read
 # What an export holds for sure: changes stamped up to its `createdAt` less this, as a
@@ -131,6 +148,7 @@ class ExportSync:
         self.window_days = settings.export_window_days
         self.poll_unit = settings.export_poll_seconds
         self.timeout = settings.export_timeout_hours * 3600
+        self.waiting_limit = self.timeout * WAITING_SHARE
         self.workers = settings.max_concurrency
         self.api = ExportApi(stream.pardot_request, settings.api_base_url, self.api_version,
                              self.tz)
@@ -231,18 +249,23 @@ class ExportSync:
 
     def _run(self, windows: list[Window]) -> Iterator[dict[str, t.Any]]:
         name, self._windows = self.stream.name, windows  # the plan may be cut (_cut_plan)
-        job = self._start(windows[0])
+        nxt: _Job | None = self._start(windows[0])
         k = 0
         while k < len(windows):
             window = windows[k]
             self.log.info("Stream %s: window %d of %d: %s", name, k + 1, len(windows),
                           window.label())
-            job = self._wait(job, k, len(windows))
-            self._cut_plan(k, job)
+            assert nxt is not None  # created for each window but after the last one
+            job = self._wait(nxt, k, len(windows))  # None: the window is queried
+            if job is not None:
+                self._cut_plan(k, job)
+            # The next export queues while this window downloads (or is queried).
             nxt = self._start(windows[k + 1]) if k + 1 < len(windows) else None
-            yield from self._download_window(job, k, len(windows))
+            if job is None:
+                yield from self._query_window(window, k, len(windows))
+            else:
+                yield from self._download_window(job, k, len(windows))
             self._complete(window)
-            job = nxt  # type: ignore[assignment]  # None only after the last window
             k += 1
 
     def _cut_plan(self, k: int, job: _Job) -> None:
@@ -296,19 +319,27 @@ class ExportSync:
         self._emit_state()  # an interrupted run resumes this export
         return job
 
-    def _wait(self, job: _Job, k: int, n: int) -> _Job:
-        """Poll on the schedule until Complete; recreate a Failed, Canceled or expired one."""
-        while True:
+    def _wait(self, job: _Job | None, k: int, n: int) -> _Job | None:
+        """Poll on the schedule until Complete; recreate a Failed, Canceled or expired one,
+        or one Waiting too long (canceled). None: no more tries, the window is queried."""
+        while job is not None:
             status = job.status
             if status.state == "Complete" and not status.is_expired:
                 self.log.info("Stream %s: export %d complete with %d file(s)",
                               self.stream.name, status.id, len(status.files))
                 return job
             if status.finished or status.is_expired:
-                job = self._recreate(job, "expired" if status.is_expired else status.state)
+                why = "expired" if status.is_expired else f"ended {status.state}"
+                job = self._recreate(job, why)
                 continue
             now = self.monotonic()
-            if now - job.waiting_since > self.timeout:
+            waited = now - job.waiting_since
+            at_limit = waited >= self.waiting_limit or math.isclose(waited, self.waiting_limit)
+            if status.state == "Waiting" and at_limit:
+                self._cancel(job, waited)
+                job = self._recreate(job, f"stayed Waiting for {_duration(waited)} (canceled)")
+                continue
+            if waited > self.timeout:
                 msg = (
                     f"Stream {self.stream.name}: export {status.id} for {job.window.label()} "
                     f"is still {status.state} after {self.timeout / 3600:g} h "
@@ -316,6 +347,8 @@ class ExportSync:
                 )
                 raise ExportError(msg)
             delay = job.next_poll - now
+            if status.state == "Waiting":  # a read at the limit tells whether it is stalled
+                delay = min(delay, job.waiting_since + self.waiting_limit - now)
             if delay > 0:
                 self.log.info(
                     "Stream %s: window %d of %d: export %d is %s; next poll in %s",
@@ -329,30 +362,50 @@ class ExportSync:
                 if status.state != RESUMED:
                     raise
                 # An export recorded by an earlier run that Pardot no longer knows.
-                job = self._recreate(job, f"unreadable ({exc})")
+                job = self._recreate(job, f"could not be read ({exc})")
                 continue
             job.polls += 1
             job.next_poll = self.monotonic() + poll_wait(job.polls, self.poll_unit)
+        return None
 
-    def _recreate(self, job: _Job, why: str) -> _Job:
-        if job.attempt >= MAX_ATTEMPTS:
-            self._inflight.pop(job.window.start, None)
-            self._emit_state()
-            msg = (
-                f"Stream {self.stream.name}: export {job.status.id} for "
-                f"{job.window.label()} ended {why} after {job.attempt} attempts; Pardot "
-                "advises retrying later or contacting support. Run again to retry"
-            )
+    def _cancel(self, job: _Job, waited: float) -> None:
+        """Cancel an export stalled in the queue, so it does not hold the account's queue;
+        one that finished meanwhile cannot be (178): that is fine."""
+        self.log.warning(
+            "Stream %s: export %d for %s is still Waiting (not started) after %s, over %g "
+            "h (a share of export_timeout_hours): canceling it", self.stream.name,
+            job.status.id, job.window.label(), _duration(waited), self.waiting_limit / 3600)
+        try:
+            self.api.cancel(job.status.id)
+        except PardotAPIError as exc:
+            self.log.info("Stream %s: export %d not canceled: %s", self.stream.name,
+                          job.status.id, exc)
+
+    def _recreate(self, job: _Job, why: str) -> _Job | None:
+        """Create the window's export again, or None (its last try: the window is queried)."""
+        if job.attempt < MAX_ATTEMPTS:
+            self.log.warning("Stream %s: export %d for %s %s; creating it again "
+                             "(%d of %d)", self.stream.name, job.status.id,
+                             job.window.label(), why, job.attempt + 1, MAX_ATTEMPTS)
+            return self._create(job.window, attempt=job.attempt + 1)
+        if self.spec.window_field != (self.stream.replication_key or "updated_at"):
+            msg = (f"Stream {self.stream.name}: export {job.status.id} for "
+                   f"{job.window.label()} {why} after {job.attempt} attempts, and the "
+                   "query API cannot read its window. Run again to retry")
             raise ExportError(msg)
-        self.log.warning("Stream %s: export %d for %s ended %s; creating it again (%d of %d)",
-                         self.stream.name, job.status.id, job.window.label(), why,
-                         job.attempt + 1, MAX_ATTEMPTS)
-        return self._create(job.window, attempt=job.attempt + 1)
+        self._inflight.pop(job.window.start, None)
+        self._emit_state()  # no export for this window in state any more
+        self.log.warning(
+            "Stream %s: export %d for %s %s after %d attempts (Pardot advises retrying "
+            "later or contacting support): the window is read through the query API instead",
+            self.stream.name, job.status.id, job.window.label(), why, job.attempt)
+        return None
 
     # -- downloads ------------------------------------------------------------------------
 
     def _download_window(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
-        """Download a window; an export that expired before any row came is made again."""
+        """Download a window; an export that expired before any row came is made again
+        (and once out of tries, the window is queried)."""
         while True:
             before = self._rows
             try:
@@ -361,7 +414,25 @@ class ExportSync:
             except FatalAPIError:
                 if self._rows != before or not self.api.read(job.status.id).is_expired:
                     raise
-            job = self._wait(self._recreate(job, "expired before its files were read"), k, n)
+            again = self._wait(self._recreate(job, "expired before its files were read"), k, n)
+            if again is None:
+                yield from self._query_window(job.window, k, n)
+                return
+            job = again
+
+    def _query_window(self, window: Window, k: int, n: int) -> Iterator[dict[str, t.Any]]:
+        """The window through the query API (query/__init__.py `query_window`, which logs
+        what its records lack next to an export's)."""
+        name = self.stream.name
+        self.log.info("Stream %s: window %d of %d: reading %s through the query API", name,
+                      k + 1, n, window.label())
+        rows = 0
+        for record in self.stream.query_window(self.context, window.start, window.end):
+            rows += 1
+            self._rows += 1
+            yield record
+        self.log.info("Stream %s: window %d of %d done: %d rows through the query API",
+                      name, k + 1, n, rows)
 
     def _download(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         window, files = job.window, job.status.files

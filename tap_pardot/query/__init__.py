@@ -17,13 +17,17 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, PardotStream
+from tap_pardot.query.deleted import KEY as DELETED_WALK
 from tap_pardot.query.deleted import RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
-from tap_pardot.query.plan import Plan, v3_recycle_bin
+from tap_pardot.query.plan import Plan, v3_recycle_bin, wants_deleted
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
+from tap_pardot.times import SECOND, iso
 
 if t.TYPE_CHECKING:
+    import datetime as dt
+
     import requests
 
 
@@ -62,18 +66,21 @@ class QueryStream(PardotStream):
         """`fields` for v5: the selected properties, camelCase (custom fields: fieldId)."""
         return ",".join(self.wire_name(name, 5) for name in self.query_properties)
 
-    def new_plan(self, context: t.Any) -> Plan | RecycleBinThenLive:
-        """The paging plan for this stream, API version and bookmark."""
-        start, tie_id = self.resume_point(context)
+    def new_plan(self, context: t.Any,
+                 span: tuple[dt.datetime, dt.datetime] | None = None) -> Plan | RecycleBinThenLive:
+        """The paging plan for this stream, API version and bookmark; with `span`, for
+        exactly that inclusive range `[start, end]` instead (see query_window)."""
+        start, tie_id = self.resume_point(context) if span is None else (span[0], None)
+        end = None if span is None else span[1]
         if self.api_version == 5:
             kind: type[Plan] = IdWalkPlan if self.v5_order == "id" else V5SortedPlan
-            return kind(self, start, tie_id)
+            return kind(self, start, tie_id, end=end)
         if self.v3_full_table:
-            return FullTablePlan(self, start, tie_id)
+            return FullTablePlan(self, start, tie_id, end=end)
         kind = IdWalkPlan if self.v3_sort_by == "id" else V3SortedPlan
         if v3_recycle_bin(self):
-            return RecycleBinThenLive(kind, self, start, tie_id)
-        return kind(self, start, tie_id)
+            return RecycleBinThenLive(kind, self, start, tie_id, end=end)
+        return kind(self, start, tie_id, end=end)
 
     @property
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
@@ -107,10 +114,11 @@ class QueryStream(PardotStream):
         if latest_record.get(self.replication_key or "") is not None:
             super()._increment_stream_state(latest_record, context=context)
 
-    def query_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        """All records from the bookmark on, through the query API."""
+    def query_records(self, context: t.Any, span: tuple[dt.datetime, dt.datetime] | None = None
+                      ) -> t.Iterable[dict[str, t.Any]]:
+        """All records from the bookmark on, through the query API (`span`: see new_plan)."""
         while True:
-            self._plan = self.new_plan(context)
+            self._plan = self.new_plan(context, span)
             if self._plan.start > self._plan.end:
                 self.logger.info("%s: nothing settled to read since %s", self.name,
                                  self._plan.start)
@@ -123,3 +131,39 @@ class QueryStream(PardotStream):
                 # drop it and start again.
                 if not self.refuse(exc, self.api_version):
                     raise
+
+    def query_window(self, context: t.Any, start: dt.datetime,
+                     end: dt.datetime) -> t.Iterable[dict[str, t.Any]]:
+        """The records with `start <= replication value < end`, through the query API: an
+        export window the Export API could not deliver (export/sync.py), whatever the
+        bookmark. Records are those of query mode (`fetch_converter()`), with a warning: on v5
+        without array custom fields, which Pardot's query refuses; on v3/v4 with the fields
+        a v3/v4 query returns, and live ones only where it takes no `deleted` (visitors,
+        prospect accounts).
+
+        The stream's plan reads the inclusive range `[start, end - 1 s]` (times are whole
+        seconds) from `start`, with no tie id. Its checkpoints stay inside the window: a
+        page's bookmark is a time it emitted up to (never before `start`, the bookmark the
+        export path left), and once the range is read `finish()` writes `end - 1 s + 1 s`,
+        the window's end, which the caller then writes again with its own state. A walk saved
+        in state (`id_walk`, `deleted_walk`) may be for another range: dropped, the window is
+        read whole.
+        """
+        if end - SECOND > self.read_bound():  # the plan would stop short of the window's end
+            msg = f"{self.name}: {iso(end)} is past this run's read bound"
+            raise PardotAPIError(msg)
+        for key in ("id_walk", DELETED_WALK):
+            self.stream_state.pop(key, None)
+        span = f"{iso(start)} to {iso(end)}"
+        lacks = [name for name in self.fetched_properties if name not in self.query_properties]
+        if lacks:
+            self.logger.warning("Stream %s: the records of %s are queried, without %s "
+                                "(Pardot's v5 query refuses array custom fields)", self.name,
+                                span, ", ".join(lacks))
+        if self.api_version < 5:
+            live = (", and without deleted records (its v3/v4 query reads live ones only)"
+                    if wants_deleted(self) and not self.v3_deleted else "")
+            self.logger.warning("Stream %s: the records of %s are queried, with the fields a "
+                                "v3/v4 query returns (the others null)%s", self.name, span,
+                                live)
+        yield from self.query_records(context, (start, end - SECOND))

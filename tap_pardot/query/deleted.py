@@ -51,13 +51,15 @@ class RecycleBinThenLive:
     """Drives the recycle-bin walk, then the live walk (each a `kind` plan)."""
 
     def __init__(self, kind: type[Plan], stream: PlanStream, start: dt.datetime,
-                 tie_id: int | None) -> None:
+                 tie_id: int | None, *, end: dt.datetime | None = None) -> None:
+        """`end`: the range's bound if not the run's (an export window's)."""
         self.stream = stream
         self.start = start
         saved = stream.stream_state.get(KEY) or {}
         if not resumable(saved, start):
             saved = {}
-        end = parse_utc(saved["end"]) if saved else None
+        if saved:
+            end = parse_utc(saved["end"])
         self.bin: Plan | None = None
         if not saved.get("done"):
             self.bin = kind(stream, start, tie_id, recycle_bin=True, end=end,

@@ -57,8 +57,9 @@ class V5SortedPlan(Plan):
 
     v5 = True
 
-    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None) -> None:
-        super().__init__(stream, start, tie_id)
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
+                 end: dt.datetime | None = None) -> None:
+        super().__init__(stream, start, tie_id, end=end)
         self.phase = "clump" if tie_id is not None else "main"
 
     def base_params(self) -> dict[str, t.Any]:
