@@ -21,7 +21,6 @@ from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate
 from tap_pardot.object_stream import StreamFailed
-from tap_pardot.state import StateError
 from tap_pardot.retry import retrying
 from tap_pardot.settings import (
     CONFIG_SCHEMA,
@@ -30,6 +29,7 @@ from tap_pardot.settings import (
     check_config,
     numbers_from_strings,
 )
+from tap_pardot.state import StateError
 from tap_pardot.streams import STREAM_TYPES
 from tap_pardot.writer import PardotSingerWriter
 
