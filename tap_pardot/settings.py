@@ -70,7 +70,9 @@ CONFIG_SCHEMA = th.PropertiesList(
        description="Unit of the export poll schedule: the n-th poll waits "
        "`export_poll_seconds * ceil(n^2/5 + 1)`."),
     _S("export_timeout_hours", th.NumberType(exclusive_minimum=0), default=24,
-       description="Give up (clear error, state kept) on an export not complete by then."),
+       description="An export still Processing after this many hours stops the stream "
+       "(clear error, state kept); one still Waiting after a quarter of it is canceled, made "
+       "again once, then its window is queried."),
     _S("max_concurrency", th.IntegerType(minimum=1, maximum=5), default=5,
        description="Requests in flight at once, across all work of the run."),
     _S("page_size", th.IntegerType(minimum=1),
