@@ -150,6 +150,7 @@ class GatedSession(requests.Session):
             release()
             raise
         self.clock.observe(response)
+        self.gate.observe(response.headers)  # `x-api-usage`: the account's daily usage
         if not kwargs.get("stream"):
             release()
             return response
@@ -267,6 +268,12 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     @override
     def requests_session(self) -> requests.Session:
         return self.gated_session
+
+    @property
+    @override
+    def http_headers(self) -> dict[str, str]:
+        # Replies then carry `x-api-usage: used/max`, which the gate reads (limits.ApiUsage).
+        return {**super().http_headers, "X-Return-Api-Usage": "1"}
 
     @property
     @override

@@ -80,6 +80,9 @@ CONFIG_SCHEMA = th.PropertiesList(
     _S("max_api_calls", th.IntegerType(minimum=1),
        description="API call budget for one run: stop cleanly with state saved "
        "before exceeding it."),
+    _S("api_quota_reserve", th.NumberType(minimum=0),
+       description="Daily API calls left for the account's other integrations (default 10% "
+       "of the account's daily limit): stop cleanly with state saved before crossing it."),
     _S("request_timeout_seconds", th.NumberType(exclusive_minimum=0), default=300,
        description="Timeout of one HTTP request, in seconds."),
     _S("include_deleted", th.BooleanType, default=True,
@@ -200,6 +203,7 @@ class Settings:
     max_concurrency: int
     page_size: int
     max_api_calls: int | None
+    api_quota_reserve: float | None  # None: 10% of the account's daily limit
     request_timeout_seconds: float
     include_deleted: bool
     api_base_url: str
@@ -226,6 +230,8 @@ class Settings:
             max_concurrency=int(c["max_concurrency"]),
             page_size=min(int(c.get("page_size") or cap), cap),
             max_api_calls=int(c["max_api_calls"]) if c.get("max_api_calls") else None,
+            api_quota_reserve=(float(c["api_quota_reserve"])
+                               if c.get("api_quota_reserve") is not None else None),
             request_timeout_seconds=float(c["request_timeout_seconds"]),
             include_deleted=bool(c["include_deleted"]),
             api_base_url=str(c.get("api_base_url") or API_HOSTS[sandbox]).rstrip("/"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import signal
 import sys
 import threading
@@ -19,7 +20,7 @@ from tap_pardot.auth import build_authenticator
 from tap_pardot.client import GatedSession, RunContext
 from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
-from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate
+from tap_pardot.limits import ApiUsage, DailyLimitReached, Interrupted, RequestGate
 from tap_pardot.object_stream import StreamFailed
 from tap_pardot.retry import retrying
 from tap_pardot.settings import (
@@ -66,7 +67,8 @@ class TapPardot(Tap):
         """One gate, one authenticator and one stop reason for every stream of the run."""
         flow = check_config(self.config)
         settings = Settings.parse(self.config)
-        gate = RequestGate(settings.max_concurrency, settings.max_api_calls)
+        gate = RequestGate(settings.max_concurrency, settings.max_api_calls,
+                           ApiUsage(settings.api_quota_reserve))
         clock = PardotClock()
         session = GatedSession(gate, clock)
         timeout = settings.request_timeout_seconds
@@ -122,7 +124,16 @@ def exit_status(run: RunContext | None) -> tuple[int, str | None]:
         line = (f"tap-pardot: {stopped} after {run.records} records; the state is saved: "
                 "the next run resumes from it")
         return 128 + stopped.signum, line
-    return 0, None  # done, or a planned stop (max_api_calls): its warning is logged
+    return 0, None  # done, or a planned stop (max_api_calls, api_quota_reserve): logged
+
+
+def log_usage() -> None:
+    """One line at the end of the run: this run's API calls and the account's daily usage."""
+    if RUNS:
+        gate = RUNS[-1].gate
+        logging.getLogger(TapPardot.name).info(
+            "API calls this run: %d; the account's daily API usage: %s", gate.calls,
+            gate.usage.summary())
 
 
 def unreadable_input(args: list[str]) -> str | None:
@@ -150,8 +161,10 @@ def main() -> None:
     try:
         TapPardot.cli()
     except (ConfigValidationError, ConfigError, StateError, StreamFailed) as exc:
+        log_usage()
         sys.exit(f"tap-pardot: {exc}")
     except SystemExit as done:  # click ends every command with one
+        log_usage()
         if done.code not in (0, None):
             raise
         status, line = exit_status(RUNS[-1] if RUNS else None)

@@ -96,7 +96,7 @@ def test_state_never_overtakes_the_batches(sim_factory: t.Any, tmp_path: Path, m
     if stop == "5xx":
         sim.set_knobs({"fault_5xx_after_calls": calls})
     else:
-        sim.set_knobs({"daily_call_limit": calls})
+        sim.set_knobs({"daily_call_limit": calls, "return_api_usage": False})  # a 122
     first, state, code = batch_run(sim, tmp_path, "first", sync_mode=mode,
                                    export_window_days=7)
     assert code == (1 if stop == "5xx" else 0)

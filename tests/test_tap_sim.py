@@ -121,7 +121,7 @@ def test_legacy_v3_with_relogin(sim_factory: t.Any, tmp_path: Path) -> None:
 
 
 def test_daily_limit_stops_cleanly_and_resumes(sim_factory: t.Any, tmp_path: Path) -> None:
-    sim = sim_factory(knobs={**SMALL, "daily_call_limit": 4})
+    sim = sim_factory(knobs={**SMALL, "daily_call_limit": 4, "return_api_usage": False})
     config = config_for(sim, page_size=100)
     first = run_cli(config, tmp_path=tmp_path)
     assert first.returncode == 75, first.stderr[-2000:]  # the daily limit: run again later

@@ -155,10 +155,29 @@ class Simulator:
         admin.register(self, r)
 
     def _v5_query(self, req: Request) -> Response:
+        if req.params["path"] == "account":
+            return self._v5_account(req)
         spec = BY_V5_PATH.get(req.params["path"])
         if spec is None:
             raise ApiError(404, "Object not found", status=404)
         return self.v5.query(req, spec)
+
+    def _v5_account(self, req: Request) -> Response:
+        """The v5 `account` singleton (SRV): the daily limit and today's calls (this one too)."""
+        limit = int(self.knobs["daily_call_limit"])
+        used = self.stats.daily_used(self.tf.local(self.clock.now())[:10])
+        known = {"id": 1, "maximumDailyApiCalls": limit or 100000, "apiCallsUsed": used}
+        wanted = [name.strip() for name in (req.query.get("fields") or "").split(",")
+                  if name.strip()]
+        if not wanted:
+            raise ApiError(224, "Invalid parameter: fields. Required.", status=400)
+        by_lower = {name.lower(): name for name in known}
+        unknown = [name for name in wanted if name.lower() not in by_lower]
+        if unknown:
+            raise ApiError(51, "Invalid parameter: fields. It contains an invalid or unknown "
+                           f"field: {', '.join(unknown)}.", status=400)
+        return json_response({by_lower[name.lower()]: known[by_lower[name.lower()]]
+                              for name in wanted})
 
     def _v5_read(self, req: Request) -> Response:
         spec = BY_V5_PATH.get(req.params["path"])
@@ -224,7 +243,7 @@ class Simulator:
                 counts = kind != "export_download" or k["downloads_count_toward_limit"]
                 if counts and not self.stats.spend(day, limit):
                     raise ApiError(122, "Daily API rate limit met")
-                if req.headers.get("X-Return-Api-Usage") == "1":
+                if k["return_api_usage"] and req.headers.get("X-Return-Api-Usage") == "1":
                     resp = fn(req)
                     used = self.stats.daily_used(day)
                     resp.headers["x-api-usage"] = f"{used}/{limit or 100000}"

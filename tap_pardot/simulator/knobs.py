@@ -58,6 +58,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "max_concurrent_requests": 5,  # 0 = off
     "daily_call_limit": 0,  # 0 = off
     "downloads_count_toward_limit": True,
+    "return_api_usage": True,  # answer `X-Return-Api-Usage: 1` with `x-api-usage` (3P)
     "latency_ms": 0,
     "fault_5xx_rate": 0.0,
     "fault_5xx_count": 0,  # the next N API calls answer 5xx (decrements)

@@ -120,3 +120,16 @@ def test_five_clients_back_to_back_never_see_66(api: Api) -> None:
     with ThreadPoolExecutor(5) as pool:
         statuses = [c for batch in pool.map(worker, range(5)) for c in batch]
     assert set(statuses) == {200}
+
+
+def test_the_account_object_and_usage_header_follow_the_counters(
+        api_factory: Callable[..., Api]) -> None:
+    api = api_factory({"daily_call_limit": 50})
+    api.get(PATH)
+    r = api.get("/api/v5/objects/account?fields=id,maximumDailyApiCalls,apiCallsUsed",
+                headers={"X-Return-Api-Usage": "1"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": 1, "maximumDailyApiCalls": 50, "apiCallsUsed": 2}
+    assert r.headers["x-api-usage"] == "2/50"
+    bad = api.get("/api/v5/objects/account?fields=nope")
+    assert (bad.status_code, bad.json()["code"]) == (400, 51)
