@@ -7,6 +7,8 @@ checked against, see pyproject.toml):
 - `Stream._write_state_message()` and `state_manager.is_flushed` (state.py): a STATE at a
   safe point mid-stream; the SDK's public route (`finalize_state_progress_markers`) would
   also write it in BATCH mode, ahead of the batch that holds the records it covers.
+- `Stream._increment_stream_state()` (query/__init__.py): skipped for a record without a
+  replication value (v3/v4 campaigns), which the SDK would warn about record by record.
 - `Tap._validate_config()` and `Tap._config` (tap.py): the SDK's own schema check, extended
   with the rules a JSON schema cannot say (which credentials go together, dates), so a bad
   config is one line; and numbers that Meltano passes as strings ("0.5") made numbers first.
