@@ -233,13 +233,6 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     # (a third of an export's CPU time) would only repeat it.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    @property
-    @override
-    def is_sorted(self) -> bool:
-        # Per-record increments only raise the progress marker (a running max, promoted when
-        # the stream ends); the resumable bookmark is set by checkpoint() at safe points.
-        return False
-
     def __init__(self, tap: Tap, run: RunContext) -> None:
         """`run`: what every stream of the run shares (settings, gate, token, clock)."""
         super().__init__(tap)
@@ -285,11 +278,14 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     @cached_property
     def converter(self) -> RecordConverter:
         """Rows (v5 JSON, v3/v4 JSON, CSV) -> typed records of this stream's schema."""
-        aliases = {self.wire_name(prop, version, query=query): prop
-                   for prop in self.schema["properties"]
-                   for version in (3, 5) for query in (False, True)}
+        aliases = {**self.wire_names(3), **self.wire_names(5)}
         return RecordConverter(self.schema, self.settings.timezone,
                                replication_key=self.replication_key, aliases=aliases)
+
+    def wire_names(self, api_version: int) -> dict[str, str]:
+        """Every name `api_version` gives a property (requests, replies) -> the property."""
+        return {self.wire_name(prop, api_version, query=query): prop
+                for prop in self.schema["properties"] for query in (False, True)}
 
     @property
     def query_properties(self) -> list[str]:
@@ -308,8 +304,13 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         return [name for name in names if name not in arrays]
 
     def fetch_converter(self) -> RecordConverter:
-        """The converter for this run's query records: the properties queried only."""
-        return self.converter.for_fields(self.query_properties)
+        """The converter for this run's query records: the properties queried only (made
+        again only when that set changes: a field refused)."""
+        props = tuple(self.query_properties)
+        made = self.__dict__.get("_fetch_converter")
+        if made is None or made[0] != props:
+            made = self.__dict__["_fetch_converter"] = (props, self.converter.for_fields(props))
+        return t.cast("RecordConverter", made[1])
 
     def wire_name(self, prop: str, api_version: int, *, query: bool = False) -> str:
         """A property's name in requests and replies: v5 camelCase (a custom field's
@@ -334,8 +335,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         """The properties a field error names (51, 180), remembered as refused; [] if it
         names none of ours. Logs one warning per property."""
         names = refused_names(error)
-        wire = {self.wire_name(p, api_version, query=q): p
-                for p in self.schema["properties"] for q in (False, True)}
+        wire = self.wire_names(api_version)
         props = [wire[name] for name in names if name in wire]
         if len(props) != len(names) or set(props) & {"id", self.replication_key}:
             return []

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
+from tap_pardot.times import parse_utc
+
 AUTH_FLOWS = ("refresh_token", "jwt_bearer", "client_credentials", "legacy")
 SYNC_MODES = ("auto", "export", "query")
 
@@ -220,7 +222,7 @@ class Settings:
         end = c.get("end_date")
         return cls(
             api_version=version,
-            end_date=_utc(end) if end else None,
+            end_date=parse_utc(end) if end else None,
             timezone=zoneinfo.ZoneInfo(c["timezone"]),
             sync_mode=str(c["sync_mode"]),
             stream_sync_modes=dict(c["stream_sync_modes"]),
@@ -246,14 +248,8 @@ def _setting_date(config: t.Mapping[str, t.Any], name: str) -> dt.datetime | Non
     if not value:
         return None
     try:
-        return _utc(str(value))
+        return parse_utc(str(value))
     except ValueError:
         msg = (f"Setting `{name}` is not an ISO 8601 date-time: {value!r} (for example "
                "2025-01-01T00:00:00Z)")
         raise ConfigError(msg) from None
-
-
-def _utc(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(
-        dt.timezone.utc)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.export.spec import MAX_FIELDS, export_fields, export_spec, run_range
+from tap_pardot.export.spec import MAX_FIELDS, export_spec, run_range
 from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _decide(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]
         return QUERY, "the Export API does not serve this object"
     if requested == QUERY:
         return QUERY, "sync_mode query requested"
-    fields = export_fields(stream)
+    fields = stream.fetched_properties
     if len(fields) > MAX_FIELDS:
         why = f"{len(fields)} fields selected, the Export API takes at most {MAX_FIELDS}"
         if requested == EXPORT:

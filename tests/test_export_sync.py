@@ -220,7 +220,7 @@ class FakeStream:
         self.settings = Settings.parse(self.config)
         self.logger = logging.getLogger("tap-pardot.test")
         self.schema = SCHEMA
-        self.selected_properties = FIELDS
+        self.fetched_properties = FIELDS
         self.converter = RecordConverter(SCHEMA, NY)
         self.pardot_request = api.request
         self.state: dict = state or {}

@@ -27,8 +27,8 @@ class Stream:
         self.config = {"start_date": (NOW - timedelta(days=60)).isoformat(), **config}
         self.settings = Settings.parse(self.config)
         self.state = state or {}
-        self.selected_properties = [f"f{i}" for i in range(fields)]
-        self.schema: dict[str, dict] = {"properties": {key: {} for key in self.selected_properties}}
+        self.fetched_properties = [f"f{i}" for i in range(fields)]
+        self.schema: dict[str, dict] = {"properties": {key: {} for key in self.fetched_properties}}
         self.logger = logging.getLogger("tap-pardot.strategy-test")
 
     def get_context_state(self, context: object) -> dict:

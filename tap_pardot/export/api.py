@@ -75,17 +75,16 @@ class ExportStatus:
             state=str(body.get("status") or body.get("state") or ""),
             is_expired=body.get("isExpired") not in (None, "") and to_bool(body["isExpired"]),
             files=normalise_refs(refs),
-            created_at=_created_at(body, tz),
+            created_at=_created_at(raw, body["id"], tz),
             raw_created_at=raw if isinstance(raw, str) else None,
         )
 
 
-def _created_at(body: dict[str, t.Any], tz: tzinfo) -> datetime | None:
-    raw = body.get("createdAt", body.get("created_at"))
+def _created_at(raw: t.Any, export_id: t.Any, tz: tzinfo) -> datetime | None:
     try:
         return server_time(raw, tz)
     except (TypeError, ValueError):
-        LOGGER.warning("Unreadable createdAt %r in export %s's reply; ignored", raw, body["id"])
+        LOGGER.warning("Unreadable createdAt %r in export %s's reply; ignored", raw, export_id)
         return None
 
 

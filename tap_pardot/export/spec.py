@@ -92,11 +92,6 @@ def export_spec(stream: Stream) -> ExportSpec | None:
                       stream.export_deleted_argument)
 
 
-def export_fields(stream: Stream) -> list[str]:
-    """Selected properties to export: all but those Pardot refused this run."""
-    return [name for name in stream.selected_properties if name not in stream.refused_fields]
-
-
 def run_range(stream: Stream, context: dict[str, t.Any] | None) -> tuple[datetime, datetime]:
     """This run's half-open range `[start, end)`: from the bookmark or `start_date` to just
     past the stream's read bound (Pardot's clock)."""

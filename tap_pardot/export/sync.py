@@ -52,7 +52,7 @@ from tap_pardot.client import PardotAPIError, refused_names
 from tap_pardot.clock import SETTLE
 from tap_pardot.export.api import ExportApi, ExportStatus
 from tap_pardot.export.download import Downloader
-from tap_pardot.export.spec import export_fields, export_spec, run_range
+from tap_pardot.export.spec import export_spec, run_range
 from tap_pardot.export.windows import SLACK, Window, cut_windows, poll_wait
 from tap_pardot.times import iso, parse_utc
 
@@ -169,7 +169,7 @@ class ExportSync:
     def _use_fields(self) -> None:
         """The fields to export (all fetched properties) and what follows from them."""
         stream = self.stream
-        self.props = export_fields(stream)
+        self.props = stream.fetched_properties
         if self.drop_deleted and "is_deleted" not in self.props:
             self.props.append("is_deleted")
         self.fields = [stream.wire_name(p, self.api_version) for p in self.props]

@@ -35,6 +35,9 @@ from tap_pardot.times import SECOND, iso, parse_utc
 if t.TYPE_CHECKING:
     import requests
 
+    from tap_pardot.query.idwalk import IdWalkPlan
+    from tap_pardot.query.v3 import V3SortedPlan
+
 KEY = "deleted_walk"
 
 
@@ -50,7 +53,8 @@ def resumable(saved: t.Mapping[str, t.Any], start: dt.datetime) -> bool:
 class RecycleBinThenLive:
     """Drives the recycle-bin walk, then the live walk (each a `kind` plan)."""
 
-    def __init__(self, kind: type[Plan], stream: PlanStream, start: dt.datetime,
+    def __init__(self, kind: type[V3SortedPlan | IdWalkPlan], stream: PlanStream,
+                 start: dt.datetime,
                  tie_id: int | None, *, end: dt.datetime | None = None) -> None:
         """`end`: the range's bound if not the run's (an export window's)."""
         self.stream = stream

@@ -102,15 +102,14 @@ class Plan:
 
     `recycle_bin`: this walk reads only deleted records (v3/v4 `deleted=true`; see
     query_deleted). `end`: a bound kept from an earlier run (no later than this run's).
-    `saved`: what `progress()` returned, to resume a walk that does not move the bookmark.
+    The plans a recycle-bin walk uses (V3SortedPlan, IdWalkPlan) also take `saved`: what
+    `progress()` returned, to resume a walk that does not move the bookmark.
     """
 
     v5: bool  # v5 JSON replies (`values`), else v3/v4 bulk ones
 
     def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
-                 recycle_bin: bool = False, end: dt.datetime | None = None,
-                 saved: t.Mapping[str, t.Any] | None = None) -> None:
-        del saved  # plans that can resume from it read it
+                 recycle_bin: bool = False, end: dt.datetime | None = None) -> None:
         self.stream = stream
         self.start = start
         self.end = stream.read_bound() if end is None else min(end, stream.read_bound())
@@ -122,6 +121,8 @@ class Plan:
         self.seq = 0
         self.page_rows = 0
         self.last_raw_id: int | None = None
+        # Fixed for the plan: a refused field fails the first request, and a new plan starts.
+        self.convert = stream.fetch_converter().convert
 
     # Called by the paginator
     def first(self) -> dict[str, t.Any]:
@@ -176,14 +177,14 @@ class Plan:
         rows = self.rows(response)
         self.page_rows = len(rows)
         self.last_raw_id = None
-        convert = self.stream.fetch_converter().convert
+        convert, window = self.convert, self.window()  # the same for the whole page
         rkey = replication_key(self.stream)
         if rows and self.v5:
             self.stream.check_timezone(rows[0].get(snake_to_camel(rkey)), f"a record's {rkey}")
         # v3/v4 rows carry no deleted flag: the walk a record came from is its flag.
         flag = not self.v5 and self.stream.v3_deleted
         for row in rows:
-            record = convert(row, window=self.window())
+            record = convert(row, window=window)
             if flag and "is_deleted" in record:  # a fetched property
                 record["is_deleted"] = self.recycle_bin
             self.last_raw_id = record["id"]
