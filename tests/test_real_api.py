@@ -52,6 +52,15 @@ READINGS: dict[str, dict[str, t.Any]] = {
     "generic v5 exports off": {"export_generic_procedures": False},
     "v4 reply wrapped, resultsRef": {"export_reply_wrapped": True,
                                      "export_result_refs_key": "resultsRef"},
+    "v5 snake_case arguments aliased": {"export_v5_snake_case_arguments": "alias"},
+    "v5 procedure names case-insensitive": {"export_v5_procedure_case": "insensitive"},
+    "v5 `object` property ignored": {"export_v5_object_property": "ignored"},
+    "`deleted` refused without a recycle bin": {"v5_deleted_without_recycle_bin": "error"},
+    "score and assignedToId as strings": {"v5_prospect_string_fields": ["score",
+                                                                        "assignedToId"]},
+    "v3/v4 exports default deleted to all": {"export_v3_default_deleted": "all"},
+    "flagged procedures on": {"export_prospect_last_activity": True,
+                              "export_email_procedure": True},
 }
 # What a v3/v4 prospect carries that the comparison reads (v3/v4 queries return no
 # salesforce_* keys, only the crm_* ones mapped to them).
@@ -205,3 +214,24 @@ def test_a_v3_error_envelope_is_an_error_whatever_its_status(settled_sim: t.Any,
     assert run.returncode == 1
     assert "set `api_version: 3`" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_selective_sync_off_leaves_is_analytics_synced_out(settled_sim: t.Any) -> None:
+    sim = settled_sim({"feature_selective_sync": False})
+    records, _ = sync(sim, "custom_fields", sync_mode="query")
+    assert records
+    assert all("is_analytics_synced" not in r for r in records)
+    assert_matches_truth(sim, "custom_fields", records)
+
+
+def test_a_retired_api_key_login_is_one_line(settled_sim: t.Any, tmp_path: t.Any) -> None:
+    sim = settled_sim({"legacy_api_key_retired": True})
+    c = sim.credentials
+    config = config_for(sim, api_version=4, client_id=None, client_secret=None,
+                        refresh_token=None, email=c["email"], password=c["password"],
+                        user_key=c["user_key"], sync_mode="query")
+    run = run_cli(config, catalog=discover_catalog(config, select="visitors"),
+                  tmp_path=tmp_path)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "199" in run.stderr

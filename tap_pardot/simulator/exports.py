@@ -269,7 +269,7 @@ class Exports:
         tf, now = self.sim.tf, self.sim.clock.now()
         args = req.args()
         status = args.get("status")
-        obj = (args.get("object") or "").lower()
+        obj = args.get("object") or ""  # exact: only create is known to fold case
         sort_by = args.get("sort_by", "id")
         if sort_by not in ("id", "created_at", "updated_at"):
             raise ApiError(19, "Invalid value specified for sort_by")
@@ -291,7 +291,7 @@ class Exports:
                 times = {"created": e.created, "updated": upd}
                 if status and st != status:
                     continue
-                if obj and e.obj.lower() != obj:
+                if obj and obj != e.obj[:1].lower() + e.obj[1:]:  # v3/v4 `visitorActivity`
                     continue
                 if any((n.endswith("after") and times[n.split("_")[0]] <= v)
                        or (n.endswith("before") and times[n.split("_")[0]] >= v)

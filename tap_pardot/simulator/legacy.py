@@ -200,7 +200,7 @@ class Legacy:
         (error 27 otherwise; `all` per knob `v3_deleted_all`); other objects only live rows."""
         if spec.name not in DELETED_PARAM or raw is None:
             return (0,)
-        value = raw.lower()
+        value = raw  # exact: DOC2020 says true or false, error 27 otherwise
         if value == "all":
             reading = self.sim.knobs["v3_deleted_all"]
             value = {"true": "true", "ignored": "false"}.get(reading, value)
@@ -213,7 +213,7 @@ class Legacy:
         idx = spec.index
         conds: list[Any] = []
         if spec.name == "visitor_activities":
-            if a.get("prospect_only", "").lower() == "true":
+            if a.get("prospect_only", "") == "true":
                 conds.append(lambda r: r[idx["prospect_id"]] is not None)
             if a.get("type"):
                 types = {int(t) for t in a["type"].split(",") if t.strip().isdigit()}
@@ -224,7 +224,7 @@ class Legacy:
         if spec.name == "campaigns" and "name" in a:
             conds.append(lambda r: r[idx["name"]] == a["name"])
         if spec.name == "visitors":
-            if a.get("only_identified", "true").lower() != "false":
+            if a.get("only_identified", "true") != "false":
                 conds.append(lambda r: r[idx["is_identified"]])
             if a.get("prospect_ids"):
                 pids = {int(p) for p in a["prospect_ids"].split(",") if p.strip().isdigit()}

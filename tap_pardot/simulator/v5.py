@@ -201,13 +201,12 @@ class V5:
         Query`: one direction for all entries, `id` appended in that direction."""
         cols: list[str] = []
         dirs = set()
-        lookup = {api.lower(): snake for api, snake in spec.by_camel.items()}
         for part in raw.split(",") if raw.strip() else []:
             part = part.strip()
             if not part:
                 raise invalid(f"orderBy. It contains an invalid or unknown orderBy: {part}")
             name, _, direction = part.partition(" ")
-            snake = lookup.get(name.lower())
+            snake = spec.by_camel.get(name)  # exact: no source says orderBy folds case
             if snake is None:
                 raise invalid(f"orderBy. Unknown field name specified: {name}")
             if snake not in spec.v5_sort:
@@ -230,7 +229,7 @@ class V5:
             if self.sim.knobs["v5_deleted_without_recycle_bin"] == "error":
                 raise invalid("deleted. The object does not support deleted records")
             return (0, 1)  # no recycle bin: every row
-        value = (raw or "false").lower()
+        value = raw or "false"  # exact: pardot-api.md 3a names `all|true|false`, no folding
         if value not in ("true", "false", "all"):
             raise invalid("deleted. It must be true, false or all")
         if not spec.deletable:  # no isDeleted field: deleted rows stay hidden

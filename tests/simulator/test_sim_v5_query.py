@@ -231,9 +231,11 @@ def test_order_by_rules(api: Api) -> None:
     assert r.json()["message"] == ('Invalid parameter: orderBy. Field name "typeName" is not '
                                    "sortable.")
     assert api.get(VA, params={"fields": "id", "orderBy": "id sideways"}).status_code == 400
+    # field names are exact (no source says orderBy folds their case); the direction is not
+    assert api.get(VA, params={"fields": "id", "orderBy": "updatedat"}).status_code == 400
     # id is appended in the same direction: ties on updatedAt come id-descending
     rows, _ = _all(api, VA, {"fields": "id,updatedAt", "limit": 1000,
-                             "orderBy": "updatedat desc"})
+                             "orderBy": "updatedAt desc"})
     keys = [(_utc(r["updatedAt"]), r["id"]) for r in rows]
     assert keys == sorted(keys, reverse=True)
     assert len(keys) == 2500
