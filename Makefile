@@ -7,7 +7,7 @@ SIM_PORT ?= 8899
 SIM_CLOCK ?= now
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench readme live-check clean
+.PHONY: demo test e2e postgres lint typecheck bench readme live-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,8 @@ $(MELTANO_VENV)/.installed:
 	$(MELTANO_VENV)/bin/pip install -q --disable-pip-version-check "meltano>=3.5,<5"
 	touch $@
 
-# Meltano installs the extractor (this checkout) and target-duckdb into .meltano/.
+# Meltano installs the extractor (this checkout), target-duckdb and target-postgres into
+# .meltano/.
 .meltano/.installed: $(MELTANO_VENV)/.installed meltano.yml pyproject.toml
 	$(MELTANO_VENV)/bin/meltano install
 	touch $@
@@ -29,8 +30,22 @@ $(MELTANO_VENV)/.installed:
 demo: $(BIN)/.installed .meltano/.installed
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(MELTANO_VENV)/bin:$$PATH" SIM_PORT=$(SIM_PORT) SIM_CLOCK=$(SIM_CLOCK) bash scripts/demo.sh
 
-test: $(BIN)/.installed .meltano/.installed
+test: $(BIN)/.installed .meltano/.installed postgres
 	MELTANO_BIN="$(CURDIR)/$(MELTANO_VENV)/bin/meltano" $(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+
+# PostgreSQL's server for the end-to-end test (tests/test_e2e_postgres.py): Debian's package,
+# installed with apt-get when it is missing and this is root; otherwise the test says why
+# it skips.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$$PG_BINDIR" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "PostgreSQL server not found and not installable here (root and apt-get needed):" \
+		"tests/test_e2e_postgres.py will skip"; fi
+
+# meltano run tap-pardot target-postgres into a throwaway cluster, then an incremental run.
+e2e: $(BIN)/.installed .meltano/.installed postgres
+	MELTANO_BIN="$(CURDIR)/$(MELTANO_VENV)/bin/meltano" $(BIN)/pytest -q -rsx tests/test_e2e_postgres.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check tap_pardot tests scripts

@@ -1,9 +1,9 @@
 """Compares what the demo loaded with the simulator's ground truth, value by value.
 
-Run with the target-duckdb plugin's Python (it has duckdb):
-demo_summary.py DB_FILE SIM_URL [RUN_START], RUN_START being the simulator's clock when the run
-started. Per table: rows loaded and expected, then the rows missing, unexpected or with
-different values, and the columns that differ. Exit status 1 if anything differs.
+Run with the target's Python (target-duckdb's has duckdb, target-postgres's psycopg):
+demo_summary.py DB_FILE|POSTGRES_URL SIM_URL [RUN_START], RUN_START being the simulator's
+clock when the run started. Per table: rows loaded and expected, then the rows missing,
+unexpected or with different values, and the columns that differ. Exit status 1 if anything differs.
 """
 
 from __future__ import annotations
@@ -189,16 +189,48 @@ def sim_get(base_url: str, path: str) -> dict[str, t.Any]:
         return t.cast("dict[str, t.Any]", json.load(response))
 
 
-def main(db_file: str, base_url: str, run_start: str | None = None) -> int:
+Table = tuple[str, list[str], list[tuple[t.Any, ...]]]  # schema, columns, rows
+
+
+def duckdb_tables(db_file: str) -> dict[str, Table]:
+    """Every table of a DuckDB file (target-duckdb's), by name."""
     import duckdb  # the target's Python has it; the functions above need only the stdlib
 
     con = duckdb.connect(db_file, read_only=True)
-    tables = {table: (catalog, schema) for catalog, schema, table in con.execute(
+    found = con.execute(
         "select table_catalog, table_schema, table_name from information_schema.tables"
-        " where table_catalog = current_database() order by 2, 3").fetchall()}
+        " where table_catalog = current_database() order by 2, 3").fetchall()
+    tables: dict[str, Table] = {}
+    for catalog, schema, table in found:
+        cursor = con.execute(f'select * from "{catalog}"."{schema}"."{table}"')  # noqa: S608
+        tables[table] = (schema, [d[0] for d in cursor.description], cursor.fetchall())
+    return tables
+
+
+def postgres_tables(url: str, schema: str = "pardot") -> dict[str, Table]:
+    """Every table of a PostgreSQL schema (target-postgres's), by name; JSONB comes back
+    parsed, `timestamp without time zone` naive (UTC, as target-postgres writes it)."""
+    import psycopg  # target-postgres's Python has it
+
+    tables: dict[str, Table] = {}
+    with psycopg.connect(url) as con:
+        names = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = %s"
+            " order by 1", (schema,)).fetchall()]
+        for table in names:
+            cursor = con.execute(f'select * from "{schema}"."{table}"')  # noqa: S608
+            columns = [d.name for d in cursor.description or []]
+            tables[table] = (schema, columns, cursor.fetchall())
+    return tables
+
+
+def main(target: str, base_url: str, run_start: str | None = None) -> int:
+    """`target`: a DuckDB file, or a postgresql:// URL (its `pardot` schema)."""
+    postgres = target.startswith(("postgresql://", "postgres://"))
+    tables = postgres_tables(target) if postgres else duckdb_tables(target)
     streams = sim_get(base_url, "/_sim")["streams"]
     zone = zoneinfo.ZoneInfo(sim_get(base_url, "/_sim/clock")["timezone"])
-    print(f"\nLoaded into {db_file}, compared value by value with the simulator's truth:")
+    print(f"\nLoaded into {target}, compared value by value with the simulator's truth:")
     print(f"  {'table':<32}{'rows':>8}{'truth':>10}")
     failures = 0
     for stream in sorted(set(streams) | set(tables)):
@@ -206,10 +238,7 @@ def main(db_file: str, base_url: str, run_start: str | None = None) -> int:
             failures += bool(streams[stream])
             print(f"  {stream:<32}{'-':>8}{streams[stream]:>10}  NOT LOADED")
             continue
-        catalog, schema = tables[stream]
-        cursor = con.execute(f'select * from "{catalog}"."{schema}"."{stream}"')  # noqa: S608
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        schema, columns, rows = tables[stream]
         truth = (sim_get(base_url, f"/_sim/truth/{stream}")["records"]
                  if stream in streams else [])
         report = compare_table(stream, truth, columns, rows, zone,

@@ -5,7 +5,6 @@ the types its schema takes, and a run into DuckDB loads the simulator's truth, v
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,15 +13,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from meltanokit import MELTANO, NO_MELTANO, ROOT, copy_project, meltano
 
 from tap_pardot.settings import Settings
 from tap_pardot.tap import TapPardot
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = os.environ.get("MELTANO_BIN", "")
 TARGET_PYTHON = ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
 
-pytestmark = pytest.mark.skipif(not MELTANO, reason="MELTANO_BIN is set by `make test`")
+pytestmark = pytest.mark.skipif(not MELTANO, reason=NO_MELTANO)
 
 BATCH = {"encoding": {"format": "jsonl", "compression": "gzip"},
          "storage": {"root": "file:///tmp/batches", "prefix": "pardot-"}}
@@ -31,28 +29,7 @@ MAPS = {"tags": {"name_upper": "name.upper()"}}
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of this Meltano project: meltano.yml, and the plugins `make test` installed
-    (linked, not copied)."""
-    root = tmp_path / "project"
-    (root / ".meltano").mkdir(parents=True)
-    (root / "output").mkdir()
-    shutil.copy(ROOT / "meltano.yml", root)
-    for kind in ("extractors", "loaders"):
-        (root / ".meltano" / kind).symlink_to(ROOT / ".meltano" / kind)
-    return root
-
-
-def meltano(project: Path, *args: str, env: dict[str, str] | None = None,
-            timeout: int = 120) -> str:
-    """Run Meltano in `project`, with no TAP_PARDOT_*/TARGET_*/MELTANO_* variable but `env`'s;
-    its stdout."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("TAP_PARDOT_", "TARGET_", "MELTANO_"))}
-    run = subprocess.run(
-        [MELTANO, *args], cwd=project, capture_output=True, text=True, timeout=timeout,
-        env={**clean, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})})
-    assert run.returncode == 0, f"meltano {' '.join(args)}:\n{run.stderr[-4000:]}"
-    return run.stdout
+    return copy_project(tmp_path / "project")
 
 
 def tap_config(project: Path, env: dict[str, str] | None = None) -> dict:
