@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+import time
 import typing as t
 import urllib.parse
 from functools import cached_property
@@ -180,6 +181,8 @@ class RunContext:
     backoff_factor: float = 1.0
     stopped: StopRun | None = None  # why the run stopped early (the first reason)
     records: int = 0  # records emitted
+    streams: int = 0  # streams synced (started)
+    started: float = dataclasses.field(default_factory=time.monotonic)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def note_stop(self, reason: StopRun) -> bool:
@@ -476,7 +479,8 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         """The newest time this stream reads up to in this run (whole seconds, UTC).
 
         Pardot's clock (see clock.py) less `SETTLE`, as v5 reads may lag up to 60 s, or
-        `end_date` if earlier. The same for every request of the stream's run, and logged once.
+        `end_date` if earlier. The same for every request of the stream's run (its start line
+        says it).
         """
         bound = self.__dict__.get("_read_bound")
         if bound is not None:
@@ -487,11 +491,6 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         end = self.settings.end_date
         if end is not None and end < bound:
             bound = end.replace(microsecond=0)
-            self.logger.info("Stream %s: reading changes up to %s (end_date)", self.name,
-                             bound.isoformat())
-        else:
-            self.logger.info("Stream %s: reading changes up to %s by Pardot's clock; newer "
-                             "ones next run", self.name, bound.isoformat())
         self.__dict__["_read_bound"] = bound
         return bound
 

@@ -14,6 +14,7 @@ from tap_pardot.auth import AuthError
 from tap_pardot.client import PardotAPIError
 from tap_pardot.export.sync import ExportSync, FieldsRefused
 from tap_pardot.limits import StopRun
+from tap_pardot.progress import StreamProgress, quiet_sdk_lines
 from tap_pardot.query import QueryStream
 from tap_pardot.retry import MAX_TRIES
 from tap_pardot.settings import ConfigError
@@ -26,6 +27,12 @@ GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exce
 
 class PardotObjectStream(QueryStream):
     """A Pardot object; subclasses only declare names, paths and export procedures."""
+
+    progress: StreamProgress  # this run's log lines (progress.py); the export path's too
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        quiet_sdk_lines(self.logger)
 
     def export_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         """Records through the Export API; in `auto`, a field the export refuses sends the
@@ -47,23 +54,36 @@ class PardotObjectStream(QueryStream):
                                 "(api_version is %s)", self.name, self.api_version)
             return
         self.begin_sync()
+        progress = self.progress = StreamProgress(self.name, self.logger,
+                                                  lambda: self.run.gate.calls)
+        self.run.streams += 1
+        outcome = "failed"
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.
         dry_run = self.ABORT_AT_RECORD_COUNT is not None
         try:
             if dry_run:  # stop at the limit, before the SDK aborts the stream with an error
                 self.authenticator.update_access_token()  # a test checks credentials always
+                mode, why = "query", "connection test: one record"
+            else:
+                mode, why = choose_sync_mode(self, context)
+            self.start_line(progress, mode, why, context)
+            if dry_run:
                 records: t.Iterable[dict[str, t.Any]] = itertools.islice(
                     self.query_records(context), self.ABORT_AT_RECORD_COUNT)
-            elif choose_sync_mode(self, context) == "export":
+            elif mode == "export":
                 records = self.export_records(context)
             else:
                 records = self.query_records(context)
+            key = self.replication_key or ""
             for record in records:
                 self.run.records += 1
+                progress.record(record.get(key))
                 yield record
+            outcome = "done"
         except StopRun as stop:
             # A clean stop: the last checkpoint is the resumable state the SDK writes now.
+            outcome = "stopped early"
             self.stop_run(stop)
         except (AuthError, ConfigError, StateError, PardotAPIError, *GAVE_UP) as exc:
             self.hold_bookmark()
@@ -71,9 +91,25 @@ class PardotObjectStream(QueryStream):
             if isinstance(exc, GAVE_UP):
                 prefix += f" after {MAX_TRIES} tries"
             raise StreamFailed(f"{prefix}: {exc}") from None
+        except GeneratorExit:  # the SDK's connection test stops reading: not a failure
+            outcome = "done"
+            raise
         except BaseException:
             self.hold_bookmark()
             raise
+        finally:
+            progress.end(outcome)
+
+    def start_line(self, progress: StreamProgress, mode: str, why: str, context: t.Any) -> None:
+        """The stream's start line: mode and why, the range from the bookmark (or
+        start_date) to this run's bound."""
+        start = self.resume_point(context)[0].replace(microsecond=0)
+        bound = self.read_bound()
+        end_date = self.settings.end_date
+        order = self.v5_order if self.api_version == 5 else self.v3_sort_by
+        progress.start(mode, why, start, bound,
+                       end_date=end_date is not None and bound == end_date.replace(microsecond=0),
+                       ordered=mode == "query" and order == self.replication_key)
 
 
 class StreamFailed(Exception):

@@ -15,6 +15,7 @@ from tap_pardot.times import parse_utc
 
 AUTH_FLOWS = ("refresh_token", "jwt_bearer", "client_credentials", "legacy")
 SYNC_MODES = ("auto", "export", "query")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 API_HOSTS = {False: "https://pi.pardot.com", True: "https://pi.demo.pardot.com"}
 AUTH_HOSTS = {False: "https://login.salesforce.com", True: "https://test.salesforce.com"}
@@ -89,6 +90,11 @@ CONFIG_SCHEMA = th.PropertiesList(
        description="Timeout of one HTTP request, in seconds."),
     _S("include_deleted", th.BooleanType, default=True,
        description="Also extract records in the recycle bin, flagged `is_deleted`."),
+    _S("metrics_log_level", th.StringType(allowed_values=list(LOG_LEVELS)), default="WARNING",
+       description="Level of the SDK's `METRIC` log lines (JSON: request durations, record "
+       "counts): `WARNING` hides them, `INFO` shows them. Their `record_count` values are "
+       "increments since the stream's previous one, not totals. A `SINGER_SDK_LOG_CONFIG` "
+       "file that sets the `singer_sdk.metrics` logger's level wins."),
 ).to_dict()
 
 

@@ -23,6 +23,7 @@ import datetime as dt
 import typing as t
 
 from tap_pardot.export.spec import MAX_FIELDS, export_spec, run_range
+from tap_pardot.progress import span
 from tap_pardot.times import parse_utc
 
 if t.TYPE_CHECKING:
@@ -38,14 +39,9 @@ def requested_mode(stream: Stream) -> str:
     return str(settings.stream_sync_modes.get(stream.name) or settings.sync_mode)
 
 
-def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> str:
-    """Return "export" or "query" for this stream and run, and log which and why."""
-    mode, reason = _decide(stream, context)
-    stream.logger.info("Stream %s: %s mode (%s)", stream.name, mode, reason)
-    return mode
-
-
-def _decide(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]:
+def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]:
+    """("export" or "query", why) for this stream and run; the stream's start line says
+    both (progress.py)."""
     requested = requested_mode(stream)
     if export_spec(stream) is None:
         if requested == EXPORT:
@@ -65,16 +61,13 @@ def _decide(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]
     recorded = stream.get_context_state(context).get("exports") or [{}]
     if _same_instant(recorded[0].get("window_start"), start):
         return EXPORT, "resuming an export recorded in state by an interrupted run"
-    span, limit = end - start, AUTO_EXPORT_THRESHOLD
-    fetch = f"auto: {_days(span)} to fetch since {start.isoformat()}"
-    if span > limit:
-        return EXPORT, f"{fetch}, more than {_days(limit)}"
-    return QUERY, f"{fetch}, at most {_days(limit)}"
-
-
-def _days(span: dt.timedelta) -> str:
-    days = span.total_seconds() / 86400
-    return f"{days:.1f} days"
+    length, limit = end - start, AUTO_EXPORT_THRESHOLD
+    if length <= dt.timedelta(0):
+        return QUERY, "auto: nothing new to fetch"
+    fetch = f"auto: {span(length)} to fetch"
+    if length > limit:
+        return EXPORT, f"{fetch}, more than {span(limit)}"
+    return QUERY, f"{fetch}, at most {span(limit)}"
 
 
 def _same_instant(value: t.Any, instant: dt.datetime) -> bool:

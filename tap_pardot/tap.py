@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import typing as t
 from functools import cached_property
 
@@ -22,6 +23,7 @@ from tap_pardot.clock import PardotClock
 from tap_pardot.custom_fields import CustomFieldsMixin
 from tap_pardot.limits import ApiUsage, DailyLimitReached, Interrupted, RequestGate
 from tap_pardot.object_stream import StreamFailed
+from tap_pardot.progress import metrics_level, run_summary
 from tap_pardot.retry import retrying
 from tap_pardot.settings import (
     CONFIG_SCHEMA,
@@ -47,6 +49,11 @@ class TapPardot(Tap):
     package_name = "tap-pardot"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = PardotSingerWriter
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The SDK's METRIC lines are off unless asked for (progress.py says how).
+        self.metrics_logger.setLevel(metrics_level(self.config))
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -127,13 +134,15 @@ def exit_status(run: RunContext | None) -> tuple[int, str | None]:
     return 0, None  # done, or a planned stop (max_api_calls, api_quota_reserve): logged
 
 
-def log_usage() -> None:
-    """One line at the end of the run: this run's API calls and the account's daily usage."""
+def log_summary(*, failed: bool = False) -> None:
+    """The run's last line: how it ended, its streams, records and API calls, and the
+    account's daily API usage."""
     if RUNS:
-        gate = RUNS[-1].gate
-        logging.getLogger(TapPardot.name).info(
-            "API calls this run: %d; the account's daily API usage: %s", gate.calls,
-            gate.usage.summary())
+        run = RUNS[-1]
+        outcome = "failed" if failed else "stopped early" if run.stopped else "done"
+        logging.getLogger(TapPardot.name).info("%s", run_summary(
+            outcome, time.monotonic() - run.started, run.streams, run.records, run.gate.calls,
+            run.gate.usage.summary()))
 
 
 def unreadable_input(args: list[str]) -> str | None:
@@ -161,10 +170,10 @@ def main() -> None:
     try:
         TapPardot.cli()
     except (ConfigValidationError, ConfigError, StateError, StreamFailed) as exc:
-        log_usage()
+        log_summary(failed=True)
         sys.exit(f"tap-pardot: {exc}")
     except SystemExit as done:  # click ends every command with one
-        log_usage()
+        log_summary(failed=done.code not in (0, None))
         if done.code not in (0, None):
             raise
         status, line = exit_status(RUNS[-1] if RUNS else None)

@@ -8,6 +8,7 @@ import contextlib
 import copy
 import io
 import json
+import os
 import subprocess
 import sys
 import typing as t
@@ -97,16 +98,17 @@ def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
 
 
 def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = None,
-            args: Iterable[str] = (), tmp_path: Path, check: bool = False) -> Run:
-    """Run `tap-pardot` as a subprocess, its config (catalog, state) written to `tmp_path`;
-    `check` asserts it exits 0."""
+            args: Iterable[str] = (), tmp_path: Path, check: bool = False,
+            env: dict[str, str] | None = None) -> Run:
+    """Run `tap-pardot` as a subprocess, its config (catalog, state) written to `tmp_path`,
+    with `env` added to this process's environment; `check` asserts it exits 0."""
     cmd = [TAP, "--config", _write(tmp_path / "config.json", config)]
     if catalog is not None:
         cmd += ["--catalog", _write(tmp_path / "catalog.json", catalog)]
     if state is not None:
         cmd += ["--state", _write(tmp_path / "state.json", state)]
     proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
-                          check=False)
+                          check=False, env={**os.environ, **env} if env else None)
     if check:
         assert proc.returncode == 0, proc.stderr[-2000:]
     return Run(*parse_messages(proc.stdout), proc.stderr, proc.returncode)
