@@ -36,6 +36,8 @@ export TAP_PARDOT_API_BASE_URL="$url" TAP_PARDOT_AUTH_BASE_URL="$url"
 TAP_PARDOT_START_DATE=$(sim_get /_sim/knobs data_start)
 export TAP_PARDOT_START_DATE
 run_start=$(sim_get /_sim/clock now)
-meltano run --no-state-update tap-pardot target-duckdb
+# --full-refresh, not --no-state-update: every demo reads everything into its new DuckDB file,
+# and Meltano keeps a job (a stateless run logs "No active environment" although one is).
+meltano run --full-refresh tap-pardot target-duckdb
 .meltano/loaders/target-duckdb/venv/bin/python scripts/demo_summary.py output/demo.duckdb "$url" \
     "$run_start"

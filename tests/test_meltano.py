@@ -5,6 +5,7 @@ the types its schema takes, and a run into DuckDB loads the simulator's truth, v
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -161,3 +162,10 @@ def test_demo_reads_its_own_simulator_on_sim_port(project: Path) -> None:
     assert f"listening on http://127.0.0.1:{port}" in run.stdout
     assert "Every loaded value matches the simulator's truth." in run.stdout
     assert "pardot.visitor_activities " in run.stdout
+    # Meltano said "Environment 'demo' is active", then "No active environment" (a stateless
+    # run's warning) before; and the tap's log is the readable one (progress.py).
+    assert "Environment 'demo' is active" in run.stderr
+    assert "No active environment" not in run.stdout + run.stderr
+    assert "Stream visitor_activities: export mode (auto: " in run.stderr
+    assert "METRIC" not in run.stderr
+    assert re.search(r"Run done in .*: 16 streams, [\d,]+ records, [\d,]+ API calls", run.stderr)
