@@ -7,7 +7,7 @@ SIM_PORT ?= 8899
 SIM_CLOCK ?= now
 PYTEST_ARGS ?=
 
-.PHONY: demo test e2e postgres lint typecheck bench readme live-check clean
+.PHONY: demo test e2e postgres lint typecheck bench readme plugin live-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: $(BIN)/.installed
 # Regenerates the README's settings table from `tap-pardot --about --format=markdown`.
 readme: $(BIN)/.installed
 	$(BIN)/python scripts/update_readme.py
+
+# Regenerates plugin/tap-pardot.yml (the Meltano Hub-format definition) from meltano.yml and
+# `tap-pardot --about --format=json`.
+plugin: $(BIN)/.installed
+	$(BIN)/python scripts/plugin_definition.py
 
 # Asks a real Pardot sandbox the API notes' open questions (TAP_PARDOT_* variables; README).
 live-check: $(BIN)/.installed

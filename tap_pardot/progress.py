@@ -191,6 +191,6 @@ def run_summary(outcome: str, seconds: float, streams: int, records: int, calls:
                 usage: str) -> str:
     """The run's last line."""
     work = (f"{plural(streams, 'stream')}, {plural(records, 'record')}, "
-            if streams else "")
+            if streams else "no stream synced (a discovery, or none selected), ")
     return (f"Run {outcome} in {duration(seconds)}: {work}{plural(calls, 'API call')}; the "
             f"account's daily API usage: {usage}")
