@@ -6,7 +6,8 @@ records, records/s, an ETA), then one line for the run.
     progress = StreamProgress("prospects", logger, calls=lambda: gate.calls)
     progress.start("export", "auto: 66 days to fetch, more than 7 days", start, bound)
     progress.record(record["updated_at"])       # per record; logs progress when due
-    progress.step(3, 18, "files")               # the export path: files downloaded so far
+    progress.files(2, 4, 3, 18)                 # the export path: window 2 of 4, file 3 of 18
+    progress.note("export 201940 is Processing")  # what it waits on (None: nothing)
     progress.end("done")
 """
 
@@ -111,7 +112,9 @@ class StreamProgress:
         self.bound: dt.datetime | None = None
         self.ordered = False
         self.stamp: t.Any = None
-        self.done: tuple[int, int, str] | None = None
+        self.steps: str | None = None  # "3 of 12 files", "window 2 of 4, file 3 of 18"
+        self.part: float | None = None  # the share of the work done, where steps tell it
+        self.activity: str | None = None
 
     def start(self, mode: str, why: str, start: dt.datetime | None = None,
               bound: dt.datetime | None = None, *, end_date: bool = False,
@@ -135,14 +138,28 @@ class StreamProgress:
         """One more record (`stamp`: its replication-key value); a progress line when due."""
         self.records += 1
         self.stamp = stamp
-        now = self.clock()
-        if now - self.last >= self.every:
-            self.last = now
-            self.log.info("%s", self.progress_line(now))
+        self._due()
 
     def step(self, done: int, total: int, unit: str) -> None:
-        """Long work in countable steps (the export path: files downloaded of those known)."""
-        self.done = (done, total, unit)
+        """Long work in countable steps: `done` of `total` `unit`."""
+        self.steps = f"{done} of {total} {unit}"
+        self.part = done / total if 0 < done <= total else None
+        self._due()
+
+    def files(self, window: int, windows: int, done: int, total: int) -> None:
+        """The export path: `done` of `total` files of window `window` (from 1) of
+        `windows` downloaded."""
+        self.steps = f"window {window} of {windows}, file {done} of {total}"
+        share = done / total if total else 1.0
+        self.part = (window - 1 + share) / windows if windows else None
+        self._due()
+
+    def note(self, activity: str | None) -> None:
+        """What the stream waits on now (`export 201940 is Processing`), or None."""
+        self.activity = activity
+        self._due()
+
+    def _due(self) -> None:
         now = self.clock()
         if now - self.last >= self.every:
             self.last = now
@@ -150,32 +167,33 @@ class StreamProgress:
 
     def fraction(self) -> float | None:
         """How far through the work the stream is (0 to 1), where known."""
-        if self.done is not None and self.done[1] > 0 and self.done[0] > 0:
-            return min(1.0, self.done[0] / self.done[1])
+        if self.part:
+            return min(1.0, self.part)
         if not (self.ordered and self.start_at and self.bound and self.bound > self.start_at):
             return None
-        try:
-            stamp = dt.datetime.fromisoformat(str(self.stamp))
-        except ValueError:
-            return None
-        if stamp.tzinfo is None:
+        stamp = self.stamp_time()
+        if stamp is None:
             return None
         part = (stamp - self.start_at) / (self.bound - self.start_at)
         return part if 0 < part <= 1 else None
 
+    def stamp_time(self) -> dt.datetime | None:
+        try:
+            stamp = dt.datetime.fromisoformat(str(self.stamp))
+        except ValueError:
+            return None
+        return stamp if stamp.tzinfo is not None else None
+
     def progress_line(self, now: float) -> str:
         elapsed = max(now - self.began, 1e-9)
-        parts = []
-        if self.done is not None:
-            done, total, unit = self.done
-            parts.append(f"{done} of {total} {unit}")
+        parts = [text for text in (self.activity, self.steps) if text]
         parts.append(f"{plural(self.records, 'record')}, {count(round(self.records / elapsed))}"
                      "/s over the run")
         part = self.fraction()
         if part is not None:
-            if self.done is None and self.stamp:
-                parts.append(f"up to {when(dt.datetime.fromisoformat(str(self.stamp)))} "
-                             f"({part:.0%} of the range)")
+            stamp = self.stamp_time()
+            if not self.part and stamp is not None:
+                parts.append(f"up to {when(stamp)} ({part:.0%} of the range)")
             parts.append(f"about {duration(elapsed * (1 - part) / part)} left")
         return f"Stream {self.name}: " + ", ".join(parts)
 

@@ -106,9 +106,20 @@ def test_progress_lines_say_steps_rate_and_eta() -> None:
         progress.step(3, 12, "files")
         assert handler.lines == ["Stream visitor_activities: 3 of 12 files, 1,000 records, "
                                  "33/s over the run, about 90 s left"]
+        # The export path: waiting on an export, then window 2 of 4, half its files.
+        now[0] = 60.0
+        progress.note("export 201940 is Processing")
+        assert handler.lines[-1] == ("Stream visitor_activities: export 201940 is Processing, "
+                                     "3 of 12 files, 1,000 records, 17/s over the run, "
+                                     "about 3 min left")
+        progress.note(None)
+        now[0] = 90.0
+        progress.files(2, 4, 9, 18)  # (1 + 0.5) / 4 = 37.5% in 90 s
+        assert handler.lines[-1] == ("Stream visitor_activities: window 2 of 4, file 9 of 18, "
+                                     "1,000 records, 11/s over the run, about 2 min left")
         calls[0] = 25
         progress.end("done")
-        assert handler.lines[-1] == ("Stream visitor_activities: done in 30 s: 1,000 records, "
+        assert handler.lines[-1] == ("Stream visitor_activities: done in 90 s: 1,000 records, "
                                      "15 API calls")
     finally:
         logger.removeHandler(handler)
