@@ -37,6 +37,7 @@ from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopRun
+from tap_pardot.progress import duration
 from tap_pardot.settings import ConfigError, Settings
 from tap_pardot.state import Checkpoints
 
@@ -466,8 +467,8 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     def backoff_handler(self, details: Details) -> None:
         exc = details.get("exception")
         self.logger.warning(
-            "Retrying %s after try %d (%.1fs): %s", self.name, details.get("tries"),
-            details.get("wait") or 0.0, exc,
+            "Stream %s: retrying in %s after try %d: %s", self.name,
+            duration(details.get("wait") or 0.0), details.get("tries"), exc,
         )
 
     @override
