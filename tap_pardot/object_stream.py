@@ -38,14 +38,33 @@ class PardotObjectStream(QueryStream):
                              "field: %s)", self.name, exc.pardot_message)
             yield from self.query_records(context)
 
+    @property
+    def served(self) -> bool:
+        """Whether this run's API version serves the object (v5: a `v5_path`; v3/v4: a
+        `v3_object`)."""
+        return bool(self.v5_path if self.api_version == 5 else self.v3_object)
+
+    @property
+    @override
+    def selected(self) -> bool:
+        # Skipped, not failed: Singer and Meltano select every stream by default, and an
+        # account should still get the streams its API version serves. Unselected, the
+        # stream sends no SCHEMA either, so no target creates an empty table for it.
+        if not super().selected:
+            return False
+        if not self.served and "_skip_noted" not in self.__dict__:
+            self.__dict__["_skip_noted"] = True
+            versions = "version 5" if self.v5_path else "versions 3 and 4"
+            self.logger.warning("Stream %s skipped: Pardot serves it on API %s only "
+                                "(api_version is %s)", self.name, versions, self.api_version)
+        return self.served
+
+    @selected.setter
+    def selected(self, value: bool | None) -> None:
+        t.cast("t.Any", QueryStream.selected).fset(self, value)  # the SDK's setter
+
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        if self.api_version != 5 and not self.v3_object:
-            # Skipped, not failed: Singer and Meltano select every stream by default, and a
-            # v3/v4 account should still get the streams its API version serves.
-            self.logger.warning("Stream %s skipped: Pardot serves it on API version 5 only "
-                                "(api_version is %s)", self.name, self.api_version)
-            return
         self.begin_sync()
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.
@@ -55,7 +74,7 @@ class PardotObjectStream(QueryStream):
                 self.authenticator.update_access_token()  # a test checks credentials always
                 records: t.Iterable[dict[str, t.Any]] = itertools.islice(
                     self.query_records(context), self.ABORT_AT_RECORD_COUNT)
-            elif choose_sync_mode(self, context) == "export":
+            elif not self.parent_stream_type and choose_sync_mode(self, context) == "export":
                 records = self.export_records(context)
             else:
                 records = self.query_records(context)
