@@ -138,6 +138,7 @@ class Store:
                  "prospects", "visitors", "list_memberships", "visitor_activities",
                  "opportunities", "forms", "emails", "visits", "visitor_page_views",
                  "lifecycle_histories"]
+    GEN_ORDER += ["list_emails", "email_clicks"]  # legacy_extras.py
 
     def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
         self.lock = threading.RLock()

@@ -8,7 +8,7 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape
 
-from . import custom
+from . import custom, legacy_extras
 from .http import ApiError, Request, Response, json_response
 from .schema import BY_V3_OBJECT, StreamSpec
 
@@ -243,6 +243,8 @@ class Legacy:
             kind = spec.types[name]
             if v is None and spec.name == "visitor_activities" and name in _VA_OPTIONAL:
                 continue
+            if v is None and name in legacy_extras.OMIT_NULL.get(spec.name, ()):
+                continue
             if v is not None:
                 if kind == "dt":
                     v = local(v)
@@ -258,6 +260,7 @@ class Legacy:
             v = row[spec.index[name]]
             if v is not None:
                 out[fid] = custom.v3_value(spec.types[name], v)
+        legacy_extras.extend_record(self.sim, spec, row, bulk, out)
         return out
 
     def _campaign(self, cid: int) -> dict[str, Any]:

@@ -297,3 +297,27 @@ STREAMS: dict[str, StreamSpec] = {
 
 BY_V5_PATH = {s.v5_path: s for s in STREAMS.values()}
 BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
+
+
+# ---- v3/v4-only objects and list emails (pardot-v5-objects.md Appendix B; legacy_extras.py)
+# Email clicks exist on v3/v4 only: no v5 path; the query pages by id only (no sort_by but
+# id is documented; AB sends `sort_by=id`).
+_EMAIL_CLICK = (_f("int", "id, prospect_id, list_email_id, drip_program_action_id, "
+                          "email_template_id, tracker_redirect_id")
+                + _f("str", "url") + _f("dt", "created_at"))
+_LIST_EMAIL = (_f("int", "id, campaign_id, created_by_id, updated_by_id, tracker_domain_id, "
+                         "email_template_id, folder_id")
+               + _f("bool", "is_paused, is_sent, is_deleted, is_operational")
+               + _f("str", "name, subject, client_type")
+               + _f("dt", "created_at, updated_at, sent_at"))
+V5_SORT.update({"email_clicks": "id", "list_emails": "id, created_at, updated_at, sent_at"})
+V5_FILTERS.update({"email_clicks": "id", "list_emails": _DATES + ", sent_at"})
+for _spec in (StreamSpec("email_clicks", "", "emailClick", "emailClick", None, False,
+                         _EMAIL_CLICK, 4_000_000, v3_sort_by=("id",)),
+              StreamSpec("list_emails", "list-emails", "", "", None, True, _LIST_EMAIL,
+                         5_000_000)):
+    STREAMS[_spec.name] = _spec
+    if _spec.v5_path:
+        BY_V5_PATH[_spec.v5_path] = _spec
+    if _spec.v3_object:
+        BY_V3_OBJECT[_spec.v3_object.lower()] = _spec
