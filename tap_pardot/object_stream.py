@@ -52,19 +52,26 @@ class PardotObjectStream(QueryStream):
         # stream sends no SCHEMA either, so no target creates an empty table for it.
         if not super().selected:
             return False
-        if not self.served and "_skip_noted" not in self.__dict__:
-            self.__dict__["_skip_noted"] = True
-            versions = "version 5" if self.v5_path else "versions 3 and 4"
-            self.logger.warning("Stream %s skipped: Pardot serves it on API %s only "
-                                "(api_version is %s)", self.name, versions, self.api_version)
+        self.note_skip()
         return self.served
 
     @selected.setter
     def selected(self, value: bool | None) -> None:
         t.cast("t.Any", QueryStream.selected).fset(self, value)  # the SDK's setter
 
+    def note_skip(self) -> None:
+        """Say once that this run's API version does not serve the stream."""
+        if not self.served and "_skip_noted" not in self.__dict__:
+            self.__dict__["_skip_noted"] = True
+            versions = "version 5" if self.v5_path else "versions 3 and 4"
+            self.logger.warning("Stream %s skipped: Pardot serves it on API %s only "
+                                "(api_version is %s)", self.name, versions, self.api_version)
+
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        if not self.served:  # synced although unselected (the SDK's standard tests)
+            self.note_skip()
+            return
         self.begin_sync()
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.
