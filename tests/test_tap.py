@@ -30,11 +30,17 @@ def test_streams_are_declared_with_keys_and_bookmarks() -> None:
                 "prospect_accounts"}
     # Never updated: bookmarked on their only timestamp.
     immutable = {"visitor_page_views": "created_at", "lifecycle_histories": "created_at",
-                 "emails": "sent_at"}
-    assert set(tap.streams) == exported | set(immutable) | {
+                 "emails": "sent_at", "email_clicks": "created_at"}
+    # Full table, keyed otherwise: links read whole; a list email's stats, per list email.
+    full_table = {"opportunity_prospects": ("opportunity_id", "prospect_id"),
+                  "list_email_stats": ("list_email_id",)}
+    assert set(tap.streams) == exported | set(immutable) | set(full_table) | {
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
-        "forms"}
+        "forms", "visitor_referrers", "list_emails"}
     for name, stream in tap_streams(tap).items():
+        if name in full_table:
+            assert (stream.primary_keys, stream.replication_key) == (full_table[name], None)
+            continue
         assert stream.primary_keys == ("id",)
         assert stream.replication_key == immutable.get(name, "updated_at")
         props = stream.schema["properties"]
