@@ -67,11 +67,12 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     assert any(r["query"] is None for r in referrers.values())
 
     accounts = first.records["prospect_accounts"]
-    custom = {f"{fid.lower()}__c" for fid, *_ in extras.ACCOUNT_FIELDS}
+    custom = {f.key for f in extras.ACCOUNT_FIELDS}
     assert accounts
     assert custom <= accounts[0].keys()
     for record in accounts:
-        assert {k: record[k] for k in custom} == jsonable([extras.account_truth(record["id"])])[0]
+        assert {k: record[k] for k in custom} == jsonable(
+            [extras.account_truth(sim, record["id"])])[0]
 
     # An incremental run: 3 new clicks; 2 visitors with a referrer changed; 2 new
     # opportunities (links: the whole table again).

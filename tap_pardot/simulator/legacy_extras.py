@@ -6,10 +6,11 @@ derived from the parent record's id, like every generated value (rows.py).
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import json
 from typing import Any
 
+from .custom import CustomField, truth_value, value_builder
 from .http import ApiError, Request, Response, json_response
 from .rows import TRICKY, mix
 
@@ -87,62 +88,34 @@ def referrer_truth(sim: Any) -> list[dict[str, Any]]:
     return out
 
 
-# ---- prospect-account custom fields (v3/v4 describe and query) -----------------------------
-# (field id, label, describe type, options); none on v5 (pardot-api.md §3c).
+# ---- prospect-account custom fields (v3/v4 describe, query and export) -------------------
+# Typed as prospect custom fields are (custom.py); none on v5 (pardot-api.md §3c).
 ACCOUNT_FIELDS = [
-    ("Tier", "Tier", "dropdown", ("Gold", "Silver, Legacy", 'The "Top" tier')),
-    ("Seat_Count", "Seat Count", "number", ()),
-    ("Renewal_On", "Renewal On", "date", ()),
-    ("Regions", "Regions", "multi-select", ("EMEA", "AMER, North", "APAC 🌏")),
-    ("Account_Notes", "Account Notes", "textarea", ()),
+    CustomField("Tier", "Tier", "Dropdown", options=("Gold", "Silver, Legacy", 'The "Top" tier')),
+    CustomField("Seat_Count", "Seat Count", "Number"),
+    CustomField("Renewal_On", "Renewal On", "Date"),
+    CustomField("Regions", "Regions", "Multi-Select", options=("EMEA", "AMER, North", "APAC 🌏")),
+    CustomField("Account_Notes", "Account Notes", "Textarea"),
 ]
 STANDARD_ACCOUNT_FIELDS = [("name", "Name", "text", True), ("number", "Number", "text", False),
                            ("annual_revenue", "Annual Revenue", "text", False)]
 
 
-def account_values(account_id: int) -> dict[str, Any]:
-    """The custom values of one prospect account, stored form (absent: no value)."""
-    out: dict[str, Any] = {}
-    for j, (fid, _label, kind, options) in enumerate(ACCOUNT_FIELDS):
-        x = _h(account_id, SALT + 10 + j)
-        if x % 4 == 0:
-            continue
-        if kind == "number":
-            out[fid] = x % 5000
-        elif kind == "date":
-            out[fid] = (dt.date(2025, 1, 1) + dt.timedelta(days=int(x % 700))).isoformat()
-        elif kind == "multi-select":
-            picked = [o for b, o in enumerate(options) if (x >> b) & 1]
-            if picked:
-                out[fid] = picked
-        elif options:
-            out[fid] = options[x % len(options)]
-        else:
-            out[fid] = TRICKY[x % len(TRICKY)]
-    return out
+def extend_accounts(spec: Any) -> tuple[Any, dict[str, Any]]:
+    """The prospect-accounts spec with its custom fields (v3/v4 only), and their values."""
+    fields = [*spec.fields, *((f.key, f.kind) for f in ACCOUNT_FIELDS)]
+    rules = {f.key: value_builder(f, 100 + j) for j, f in enumerate(ACCOUNT_FIELDS)}
+    return dataclasses.replace(spec, fields=fields, custom={f.key: f.field_id
+                                                            for f in ACCOUNT_FIELDS},
+                               custom_v5=False), rules
 
 
-def account_v3_values(account_id: int) -> dict[str, Any]:
-    """v3/v4 JSON (from XML): strings; several values `{"value": [...]}`, one plain."""
-    out: dict[str, Any] = {}
-    for fid, v in account_values(account_id).items():
-        if isinstance(v, list):
-            out[fid] = v[0] if len(v) == 1 else {"value": v}
-        else:
-            out[fid] = str(v)
-    return out
-
-
-def account_truth(account_id: int) -> dict[str, Any]:
-    """Typed, under the tap's property names (`tier__c`)."""
-    values = account_values(account_id)
-    out: dict[str, Any] = {}
-    for fid, _label, kind, _options in ACCOUNT_FIELDS:
-        v = values.get(fid)
-        if v is not None and kind == "date":
-            v = f"{v}T00:00:00+00:00"
-        out[f"{fid.lower()}__c"] = v
-    return out
+def account_truth(sim: Any, account_id: int) -> dict[str, Any]:
+    """One prospect account's custom values as the tap extracts them (`tier__c`; the truth
+    endpoint leaves them out: v5 has none)."""
+    table = sim.store.tables["prospect_accounts"]
+    row, spec = table.row(table.find(account_id)), table.spec
+    return {f.key: truth_value(f.kind, row[spec.index[f.key]]) for f in ACCOUNT_FIELDS}
 
 
 def describe(sim: Any, req: Request) -> Response:
@@ -150,12 +123,12 @@ def describe(sim: Any, req: Request) -> Response:
     fields = [{"@attributes": {"id": fid, "label": label, "required": required,
                                "custom": False, "type": kind, "has_options": False}}
               for fid, label, kind, required in STANDARD_ACCOUNT_FIELDS]
-    for fid, label, kind, options in ACCOUNT_FIELDS:
-        entry: dict[str, Any] = {"@attributes": {"id": fid, "label": label, "required": False,
-                                                 "custom": True, "type": kind,
-                                                 "has_options": bool(options)}}
-        if options:
-            entry["option"] = list(options)
+    for f in ACCOUNT_FIELDS:
+        entry: dict[str, Any] = {"@attributes": {
+            "id": f.field_id, "label": f.name, "required": False, "custom": True,
+            "type": f.type.lower(), "has_options": bool(f.options)}}
+        if f.options:
+            entry["option"] = list(f.options)
         fields.append(entry)
     body = {"@attributes": {"stat": "ok", "version": 1}, "result": {"field": fields}}
     return Response(200, json.dumps(body, ensure_ascii=False).encode(),
@@ -166,8 +139,6 @@ def describe(sim: Any, req: Request) -> Response:
 def extend_record(sim: Any, spec: Any, row: list[Any], bulk: bool, out: dict[str, Any]) -> None:
     """What a v3/v4 query record carries beyond its flat fields."""
     rid = row[spec.index["id"]]
-    if spec.name == "prospect_accounts":
-        out.update(account_v3_values(rid))  # all custom fields by default (no `fields`)
     if bulk:
         return  # `bulk` drops nested objects (seed 000)
     if spec.name == "opportunities":

@@ -104,6 +104,7 @@ class StreamSpec:
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
     read_only: tuple[str, ...] = ()  # v5 fields the read endpoint serves but query refuses
     custom: dict[str, str] = field(default_factory=dict)  # custom field snake -> bare fieldId
+    custom_v5: bool = True  # False: the custom fields exist on v3/v4 only (prospect accounts)
     index: dict[str, int] = field(default_factory=dict, init=False)
     types: dict[str, str] = field(default_factory=dict, init=False)
     by_camel: dict[str, str] = field(default_factory=dict, init=False)  # v5 name -> snake
@@ -124,7 +125,8 @@ class StreamSpec:
         self.by_camel, self._pre_v5 = {}, {}
         for n, _ in self.fields:
             fid = self.custom.get(n)
-            self.by_camel[fid + "__c" if fid else camel(n)] = n
+            if self.custom_v5 or not fid:  # else v5 knows no such field
+                self.by_camel[fid + "__c" if fid else camel(n)] = n
             self._pre_v5[n] = fid or over.get(n, n)
         self._from_pre_v5 = {v: k for k, v in self._pre_v5.items()}
         self.v5_sort = _names(V5_SORT[self.name])
