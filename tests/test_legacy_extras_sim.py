@@ -27,6 +27,8 @@ KNOBS = {
     "visitor_activities": {"count": 5, "clump_size": 0},
     "list_memberships": {"count": 5, "clump_size": 0},
     "deleted_fraction": 0.2,
+    "export_waiting_seconds": 0.0,
+    "export_processing_seconds": 0.05,
 }
 V3_ONLY = ("email_clicks", "opportunity_prospects", "visitor_referrers")
 config_for = functools.partial(sim_config, start_date="2025-01-01T00:00:00Z",
@@ -49,7 +51,10 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     sim = sim_factory(knobs=KNOBS)
     config = config_for(sim, api_version=4)
     catalog = discover_catalog(config, (*V3_ONLY, "prospect_accounts", "list_email_stats"))
-    first = run_cli(config, catalog=catalog, tmp_path=tmp_path, check=True)
+    # Prospect accounts exported in the first run, queried in the second.
+    exporting = {**config, "stream_sync_modes": {"prospect_accounts": "export"},
+                 "export_poll_seconds": 0.01}
+    first = run_cli(exporting, catalog=catalog, tmp_path=tmp_path, check=True)
     assert "Stream list_email_stats skipped: Pardot serves it on API version 5" in first.stderr
     assert set(first.records) == {*V3_ONLY, "prospect_accounts"}
 
@@ -67,6 +72,8 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     assert any(r["query"] is None for r in referrers.values())
 
     accounts = first.records["prospect_accounts"]
+    assert "prospect_accounts: export mode" in first.stderr
+    assert {r["id"] for r in accounts} == set(truth(sim, "prospect_accounts"))  # and deleted
     custom = {f.key for f in extras.ACCOUNT_FIELDS}
     assert accounts
     assert custom <= accounts[0].keys()
@@ -83,6 +90,8 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     sim.mutate("visitors", {"update": [{"id": i, "hostname": "moved.example.com"}
                                        for i in changed]})
     sim.mutate("opportunities", {"create": 2})
+    account = accounts[0]["id"]
+    sim.mutate("prospect_accounts", {"update": [{"id": account, "name": "Renamed, Inc."}]})
     sim.advance(180)
     second = run_cli(config, catalog=catalog, state=first.state, tmp_path=tmp_path,
                      check=True)
@@ -96,6 +105,9 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     assert by_key(second.records["opportunity_prospects"], "opportunity_id",
                   "prospect_id") == by_key(jsonable(extras.link_truth(sim)),
                                            "opportunity_id", "prospect_id")
+    [queried] = second.records["prospect_accounts"]
+    assert queried["name"] == "Renamed, Inc."
+    assert {k: queried[k] for k in custom} == jsonable([extras.account_truth(sim, account)])[0]
 
 
 def sync_in_process(config: dict, catalog: dict, state: dict | None = None
