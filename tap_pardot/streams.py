@@ -240,6 +240,23 @@ class VisitorReferrersStream(NestedStream):
                 if isinstance(referrer, dict) and referrer.get("id") is not None]
 
 
+class VisitorIdentifiedCompaniesStream(NestedStream):
+    """v3/v4 only: the `identified_company` of the visitor query's rows, walked as
+    visitor_referrers is (its own walk: one call per 200 visitors). Keyed by visitor: a
+    company is identified for many; `updated_at` is the visitor's."""
+
+    name = "visitor_identified_companies"
+    v3_object, v3_collection = "visitor", "visitor"
+    v3_sort_by = "id"
+    v3_params = {"only_identified": "false"}  # as VisitorsStream
+    primary_keys = ("visitor_id",)
+
+    def children(self, row: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        return [{**company, "visitor_id": row["id"], "updated_at": row.get("updated_at")}
+                for company in [row.get("identified_company")]
+                if isinstance(company, dict) and company.get("id") is not None]
+
+
 class ListEmailsStream(PardotObjectStream):
     """v5 only. (A minimal declaration for list_email_stats: merge with the v5 objects'.)"""
 
@@ -268,6 +285,7 @@ STREAM_TYPES += (
     EmailClicksStream,
     OpportunityProspectsStream,
     VisitorReferrersStream,
+    VisitorIdentifiedCompaniesStream,
     ListEmailsStream,
     ListEmailStatsStream,
 )

@@ -30,7 +30,8 @@ KNOBS = {
     "export_waiting_seconds": 0.0,
     "export_processing_seconds": 0.05,
 }
-V3_ONLY = ("email_clicks", "opportunity_prospects", "visitor_referrers")
+V3_ONLY = ("email_clicks", "opportunity_prospects", "visitor_referrers",
+           "visitor_identified_companies")
 config_for = functools.partial(sim_config, start_date="2025-01-01T00:00:00Z",
                                sync_mode="query", page_size=10)
 
@@ -71,6 +72,10 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     assert referrers == by_key(extras.referrer_truth(sim), "id")
     assert any(r["query"] is None for r in referrers.values())
 
+    companies = by_key(first.records["visitor_identified_companies"], "visitor_id")
+    assert companies == by_key(extras.company_truth(sim), "visitor_id")
+    assert any(r["email"] is None for r in companies.values())
+
     accounts = first.records["prospect_accounts"]
     assert "prospect_accounts: export mode" in first.stderr
     assert {r["id"] for r in accounts} == set(truth(sim, "prospect_accounts"))  # and deleted
@@ -101,6 +106,9 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
         changed)
     assert by_key(second.records["visitor_referrers"], "id") == {
         k: v for k, v in by_key(extras.referrer_truth(sim), "id").items()
+        if v["visitor_id"] in changed}
+    assert by_key(second.records.get("visitor_identified_companies", []), "visitor_id") == {
+        k: v for k, v in by_key(extras.company_truth(sim), "visitor_id").items()
         if v["visitor_id"] in changed}
     assert by_key(second.records["opportunity_prospects"], "opportunity_id",
                   "prospect_id") == by_key(jsonable(extras.link_truth(sim)),

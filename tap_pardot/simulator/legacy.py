@@ -301,8 +301,9 @@ class Legacy:
 def _xml_value(v: Any) -> str:
     if isinstance(v, dict) and isinstance(v.get("value"), list):  # multi-value custom field
         return "".join(f"<value>{escape(str(x))}</value>" for x in v["value"])
-    if isinstance(v, dict):  # a nested object (visitor activity campaign)
-        return "".join(f"<{k}>{_xml_value(x)}</{k}>" for k, x in v.items())
+    if isinstance(v, dict):  # a nested object (visitor activity campaign), or a collection
+        return "".join(f"<{k}>{_xml_value(i)}</{k}>" for k, x in v.items()
+                       for i in (x if isinstance(x, list) else [x]))
     if v is None:
         return ""
     return escape(str(v).lower() if isinstance(v, bool) else str(v))

@@ -77,6 +77,37 @@ def visitor_referrer(visitor_id: int) -> dict[str, Any] | None:
     return {k: v for k, v in ref.items() if v is not None}
 
 
+COMPANY_NAMES = ["Acme, Inc.", 'The "Best" Co', "Umbrella 🌂", "Initech\nLabs", None]
+
+
+def identified_company(visitor_id: int) -> dict[str, Any] | None:
+    """About a third of visitors come from an identified company; null parts left out."""
+    h = _h(visitor_id, SALT + 2)
+    if h % 3:
+        return None
+    company = {"id": 8_000 + h % 40, "name": COMPANY_NAMES[(h >> 6) % len(COMPANY_NAMES)],
+               "street_address": TRICKY[(h >> 10) % len(TRICKY)] if (h >> 14) % 2 else None,
+               "city": ["Boston", "São Paulo", None][(h >> 16) % 3],
+               "state": ["MA", None][(h >> 18) % 2], "postal_code": f"{h % 100000:05d}",
+               "country": ["USA", "Brazil", None][(h >> 20) % 3],
+               "email": f"info{h % 40}@example.com" if (h >> 22) % 2 else None}
+    return {k: v for k, v in company.items() if v is not None}
+
+
+COMPANY_KEYS = ("name", "street_address", "city", "state", "postal_code", "country", "email")
+
+
+def company_truth(sim: Any) -> list[dict[str, Any]]:
+    """visitor_identified_companies as the tap extracts them: live visitors' (v3/v4 query)."""
+    out = []
+    for visitor in sim.truth("visitors"):
+        company = identified_company(visitor["id"])
+        if company and not visitor["is_deleted"]:
+            out.append({**dict.fromkeys(COMPANY_KEYS), **company,
+                        "visitor_id": visitor["id"], "updated_at": visitor["updated_at"]})
+    return out
+
+
 def referrer_truth(sim: Any) -> list[dict[str, Any]]:
     """visitor_referrers as the tap extracts them: live visitors' (the v3/v4 query's)."""
     out = []
@@ -151,6 +182,9 @@ def extend_record(sim: Any, spec: Any, row: list[Any], bulk: bool, out: dict[str
         ref = visitor_referrer(rid)
         if ref:
             out["visitor_referrer"] = ref
+        company = identified_company(rid)
+        if company:
+            out["identified_company"] = company
 
 
 # ---- list email statistics -----------------------------------------------------------------
