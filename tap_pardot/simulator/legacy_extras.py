@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from typing import Any
+from xml.sax.saxutils import escape
 
 from .custom import CustomField, truth_value, value_builder
 from .http import ApiError, Request, Response, json_response
@@ -161,6 +162,21 @@ def describe(sim: Any, req: Request) -> Response:
         if f.options:
             entry["option"] = list(f.options)
         fields.append(entry)
+    acct, version = sim.knobs["account_api_version"], int(req.params["v"])
+    if acct == 4 and version == 3:
+        raise ApiError(88, "Your account must use version 4 of the API.")
+    if acct == 3 and version == 4:
+        raise ApiError(89, "Your account is unable to use version 4 of the API.")
+    if (req.arg("format") or "xml") != "json":  # XML by default, as every v3/v4 reply
+        parts = []
+        for entry in fields:
+            attrs = " ".join(f'{k}="{escape(str(v).lower() if isinstance(v, bool) else str(v))}"'
+                             for k, v in entry["@attributes"].items())
+            options = "".join(f"<option>{escape(o)}</option>" for o in entry.get("option", ()))
+            parts.append(f"<field {attrs}>{options}</field>")
+        xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<rsp stat="ok" version="1.0"><result>'
+               + "".join(parts) + "</result></rsp>\n")
+        return Response(200, xml.encode(), "application/xml; charset=utf-8")
     body = {"@attributes": {"stat": "ok", "version": 1}, "result": {"field": fields}}
     return Response(200, json.dumps(body, ensure_ascii=False).encode(),
                     "application/json; charset=utf-8")
