@@ -192,10 +192,10 @@ STREAM_TYPES: tuple[type[PardotObjectStream], ...] = (
 
 class EmailClicksStream(PardotObjectStream):
     """v3/v4 only; a click is never updated. Walked by id (`id_greater_than`, the order the
-    query pages in) within `created_after`/`created_before`, bookmarked by `created_at`: an
-    id bookmark would lose a click whose id is below one already read but whose row became
-    readable later (ids are not in time order), while the settle margin makes the time
-    range complete."""
+    query pages in) within `created_after`/`created_before`, bookmarked by `created_at`.
+    Not by id: a run reads up to a settled bound, and a click stamped after it can have a
+    smaller id than one read (ids are not in time order), which the next run's
+    `id_greater_than` would skip; `created_after` from the bound does not."""
 
     name = "email_clicks"
     v3_object = v3_collection = "emailClick"
