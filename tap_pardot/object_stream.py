@@ -45,13 +45,39 @@ class PardotObjectStream(QueryStream):
                              "field: %s)", self.name, exc.pardot_message)
             yield from self.query_records(context)
 
+    @property
+    def served(self) -> bool:
+        """Whether this run's API version serves the object (v5: a `v5_path`; v3/v4: a
+        `v3_object`)."""
+        return bool(self.v5_path if self.api_version == 5 else self.v3_object)
+
+    @property
+    @override
+    def selected(self) -> bool:
+        # Skipped, not failed: Singer and Meltano select every stream by default, and an
+        # account should still get the streams its API version serves. Unselected, the
+        # stream sends no SCHEMA either, so no target creates an empty table for it.
+        if not super().selected:
+            return False
+        self.note_skip()
+        return self.served
+
+    @selected.setter
+    def selected(self, value: bool | None) -> None:
+        t.cast("t.Any", QueryStream.selected).fset(self, value)  # the SDK's setter
+
+    def note_skip(self) -> None:
+        """Say once that this run's API version does not serve the stream."""
+        if not self.served and "_skip_noted" not in self.__dict__:
+            self.__dict__["_skip_noted"] = True
+            versions = "version 5" if self.v5_path else "versions 3 and 4"
+            self.logger.warning("Stream %s skipped: Pardot serves it on API %s only "
+                                "(api_version is %s)", self.name, versions, self.api_version)
+
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        if self.api_version != 5 and not self.v3_object:
-            # Skipped, not failed: Singer and Meltano select every stream by default, and a
-            # v3/v4 account should still get the streams its API version serves.
-            self.logger.warning("Stream %s skipped: Pardot serves it on API version 5 only "
-                                "(api_version is %s)", self.name, self.api_version)
+        if not self.served:  # synced although unselected (the SDK's standard tests)
+            self.note_skip()
             return
         self.begin_sync()
         progress = self.progress = StreamProgress(self.name, self.logger,
@@ -65,6 +91,8 @@ class PardotObjectStream(QueryStream):
             if dry_run:  # stop at the limit, before the SDK aborts the stream with an error
                 self.authenticator.update_access_token()  # a test checks credentials always
                 mode, why = "query", "connection test: one record"
+            elif self.parent_stream_type:  # read per parent record: never an export
+                mode, why = "query", f"child of {self.parent_stream_type.name}"
             else:
                 mode, why = choose_sync_mode(self, context)
             self.start_line(progress, mode, why, context)

@@ -9,8 +9,14 @@ recycle bin, which the Export API serves, and the v3/v4 names that differ from o
 
 from __future__ import annotations
 
+import typing as t
+
+from tap_pardot.account_fields import AccountCustomFieldsMixin
 from tap_pardot.custom_fields import CustomFieldsMixin
+from tap_pardot.list_email_stats import ListEmailStatsMixin
+from tap_pardot.nested_stream import NestedStream
 from tap_pardot.object_stream import PardotObjectStream
+from tap_pardot.query.nested import nested_list
 
 # -- The Export API's objects --------------------------------------------------------------
 
@@ -57,9 +63,10 @@ class VisitorsStream(PardotObjectStream):
     export_object, export_deleted_argument = "visitor", "deleted"
 
 
-class ProspectAccountsStream(PardotObjectStream):
+# override: the mixin's `schema` is a property where the SDK's stream has an attribute
+class ProspectAccountsStream(AccountCustomFieldsMixin, PardotObjectStream):  # type: ignore[override]
     """No updatedAt filter or sort on either API: walked by id, filtered client-side (few
-    thousand records); a large backfill uses the export."""
+    thousand records); a large backfill uses the export. Custom fields on v3/v4 only."""
 
     name = "prospect_accounts"
     v5_path, v3_object, v3_collection = "prospect-accounts", "prospectAccount", "prospectAccount"
@@ -177,4 +184,108 @@ STREAM_TYPES: tuple[type[PardotObjectStream], ...] = (
     EmailsStream,
     FormsStream,
     LifecycleHistoriesStream,
+)
+
+
+# -- v3/v4-only data and child objects (pardot-v5-objects.md, Appendix B) --------------------
+
+
+class EmailClicksStream(PardotObjectStream):
+    """v3/v4 only; a click is never updated. Walked by id (`id_greater_than`, the order the
+    query pages in) within `created_after`/`created_before`, bookmarked by `created_at`.
+    Not by id: a run reads up to a settled bound, and a click stamped after it can have a
+    smaller id than one read (ids are not in time order), which the next run's
+    `id_greater_than` would skip; `created_after` from the bound does not."""
+
+    name = "email_clicks"
+    v3_object = v3_collection = "emailClick"
+    replication_key = "created_at"
+    v3_sort_by = "id"  # the query takes no time sort
+    deletable = False
+
+
+class OpportunityProspectsStream(NestedStream):
+    """v3/v4 only (the v5 opportunity has no prospect link): the `prospects` nested in the
+    opportunity query's rows (`output=simple`). A link added to an older opportunity moves
+    no date the query can filter on (it has no `updated_after`), so the table is read
+    whole, by id, every run (opportunities are few)."""
+
+    name = "opportunity_prospects"
+    v3_object, v3_collection, v3_output = "opportunity", "opportunity", "simple"
+    primary_keys = ("opportunity_id", "prospect_id")
+    replication_key = None  # type: ignore[assignment]  # full table
+    v3_full_table = True
+
+    def children(self, row: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        return [{**{key: prospect.get(key) for key in CARRIED_PROSPECT_KEYS},
+                 "opportunity_id": row["id"], "prospect_id": prospect.get("id")}
+                for prospect in nested_list(row.get("prospects"), "prospect")
+                if prospect.get("id") is not None]
+
+
+class VisitorReferrersStream(NestedStream):
+    """v3/v4 only: the `visitor_referrer` of the visitor query's rows (`output=full`),
+    walked like visitors (by id, within `updated_after`/`updated_before`): one call per
+    200 visitors, where reading each visitor would cost one per visitor. `updated_at` is
+    the visitor's."""
+
+    name = "visitor_referrers"
+    v3_object, v3_collection = "visitor", "visitor"
+    v3_sort_by = "id"
+    v3_params = {"only_identified": "false"}  # as VisitorsStream
+
+    def children(self, row: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        return [{**referrer, "visitor_id": row["id"], "updated_at": row.get("updated_at")}
+                for referrer in [row.get("visitor_referrer")]
+                if isinstance(referrer, dict) and referrer.get("id") is not None]
+
+
+class VisitorIdentifiedCompaniesStream(NestedStream):
+    """v3/v4 only: the `identified_company` of the visitor query's rows, walked as
+    visitor_referrers is (its own walk: one call per 200 visitors). Keyed by visitor: a
+    company is identified for many; `updated_at` is the visitor's."""
+
+    name = "visitor_identified_companies"
+    v3_object, v3_collection = "visitor", "visitor"
+    v3_sort_by = "id"
+    v3_params = {"only_identified": "false"}  # as VisitorsStream
+    primary_keys = ("visitor_id",)
+
+    def children(self, row: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        return [{**company, "visitor_id": row["id"], "updated_at": row.get("updated_at")}
+                for company in [row.get("identified_company")]
+                if isinstance(company, dict) and company.get("id") is not None]
+
+
+class ListEmailsStream(PardotObjectStream):
+    """v5 only. (A minimal declaration for list_email_stats: merge with the v5 objects'.)"""
+
+    name = "list_emails"
+    v5_path = "list-emails"
+
+    def get_child_context(self, record: dict[str, t.Any], context: t.Any) -> dict[str, t.Any]:
+        return {"list_email_id": record["id"]}  # list_email_stats reads each one's stats
+
+
+class ListEmailStatsStream(ListEmailStatsMixin, PardotObjectStream):
+    """A list email's statistics (v5 `list-emails/{id}/stats`), read for each list email the
+    parent stream reads: incremental where list_emails is."""
+
+    name = "list_email_stats"
+    v5_path = "list-emails"
+    parent_stream_type = ListEmailsStream
+    primary_keys = ("list_email_id",)
+    replication_key = None  # type: ignore[assignment]  # one snapshot per list email read
+    deletable = False
+
+
+CARRIED_PROSPECT_KEYS = ("email", "first_name", "last_name", "company")
+
+STREAM_TYPES += (
+    EmailClicksStream,
+    OpportunityProspectsStream,
+    VisitorReferrersStream,
+    VisitorIdentifiedCompaniesStream,
+    ListEmailsStream,
+    ListEmailStatsStream,
 )

@@ -27,7 +27,8 @@ KNOBS = {
     "prospect_accounts": {"count": 10, "clump_size": 0},
     **{name: {"count": 4, "clump_size": 0} for name in (
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
-        "visitor_page_views", "emails", "forms", "lifecycle_histories")},
+        "visitor_page_views", "emails", "forms", "lifecycle_histories", "email_clicks",
+        "list_emails")},
 }
 
 
@@ -100,8 +101,10 @@ def test_v5_request_shapes(sim_factory: t.Any, capsys: t.Any) -> None:
     messages = run_recorded("v5_query", sim_factory, capsys, client_id="sim-client-id",
                             client_secret="sim-client-secret",
                             refresh_token="sim-refresh-token")
+    # Every record once, but v3/v4-only email clicks; and one stats record per list email.
     assert sum(m["type"] == "RECORD" for m in messages) == sum(
-        v["count"] for v in KNOBS.values())
+        v["count"] for v in KNOBS.values()) - KNOBS["email_clicks"]["count"] + KNOBS[
+        "list_emails"]["count"]
     requests = requests_in("v5_query")
     token = requests[0]
     assert token["method"] == "POST"
@@ -137,7 +140,13 @@ def test_legacy_v3_request_shapes(sim_factory: t.Any, capsys: t.Any) -> None:
     assert login["uri"].endswith("/api/login/version/3")
     assert "password" not in login["uri"]
     queries = [query_of(r) for r in requests[1:]]
-    assert all(q["format"] == "json" and q["output"] == "bulk" for q in queries)
+    assert all(q["format"] == "json" for q in queries)
+    # bulk, but where the records read are nested in another object's (visitor referrers
+    # and identified companies, opportunity prospects)
+    outputs = {(r["uri"].split("/api/")[1].split("/")[0], q.get("output"))
+               for q, r in zip(queries, requests[1:], strict=True) if "/do/query" in r["uri"]}
+    assert {output for _, output in outputs} == {"bulk", "full", "simple"}
+    assert {obj for obj, output in outputs if output != "bulk"} == {"visitor", "opportunity"}
     activities = [q for q, r in zip(queries, requests[1:], strict=True)
                   if "/visitorActivity/version/3/do/query" in r["uri"]]
     assert activities[0]["sort_by"] == "updated_at"

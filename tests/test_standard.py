@@ -39,6 +39,10 @@ pytestmark = pytest.mark.filterwarnings(
     r"ignore:Fields in transformed catalog but not in records. \(\{("
     r"'(product_interests|newsletter_topics|event_sessions)__c'(, )?)+\}\):UserWarning")
 
+# Streams API version 5 does not serve (skipped, no records): pardot-v5-objects.md App. B.
+V3_ONLY = ["email_clicks", "opportunity_prospects", "visitor_referrers",
+           "visitor_identified_companies"]
 TestTapPardot = get_tap_test_class(
-    TapPardot, config=CONFIG, suite_config=SuiteConfig(max_records_limit=None)
+    TapPardot, config=CONFIG,
+    suite_config=SuiteConfig(max_records_limit=None, ignore_no_records_for_streams=V3_ONLY),
 )

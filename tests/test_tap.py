@@ -30,11 +30,22 @@ def test_streams_are_declared_with_keys_and_bookmarks() -> None:
                 "prospect_accounts"}
     # Never updated: bookmarked on their only timestamp.
     immutable = {"visitor_page_views": "created_at", "lifecycle_histories": "created_at",
-                 "emails": "sent_at"}
-    assert set(tap.streams) == exported | set(immutable) | {
+                 "emails": "sent_at", "email_clicks": "created_at"}
+    # Full table, keyed otherwise: links read whole; a list email's stats, per list email.
+    full_table = {"opportunity_prospects": ("opportunity_id", "prospect_id"),
+                  "list_email_stats": ("list_email_id",)}
+    assert set(tap.streams) == exported | set(immutable) | set(full_table) | {
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
-        "forms"}
+        "forms", "visitor_referrers", "visitor_identified_companies", "list_emails"}
     for name, stream in tap_streams(tap).items():
+        if name in full_table:
+            assert stream.primary_keys == full_table[name]
+            assert not stream.replication_key
+            continue
+        if name == "visitor_identified_companies":  # one per visitor; a company, many
+            assert stream.primary_keys == ("visitor_id",)
+            assert stream.replication_key == "updated_at"
+            continue
         assert stream.primary_keys == ("id",)
         assert stream.replication_key == immutable.get(name, "updated_at")
         props = stream.schema["properties"]

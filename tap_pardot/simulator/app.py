@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from . import admin
+from . import admin, legacy_extras
 from .auth import Credentials
 from .clock import Clock
 from .data import Store
@@ -149,6 +149,7 @@ class Simulator:
           lambda q: ex.cancel(q, int(q.params["v"])), "export3", "export_cancel")
         r("GET", base3 + r"/downloadResults/id/(?P<id>\d+)/file/(?P<file>\d+)",
           lambda q: ex.download(q), "export3", "export_download")
+        legacy_extras.register(self, r)
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)", self._v5_query, "v5", "query")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)/(?P<id>\w+)", self._v5_read, "v5", "read")
         r("GET,POST", r"/api/(?P<obj>\w+)/version/(?P<v>[34])/do/query", lg.query, "v3", "query")

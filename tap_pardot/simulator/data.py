@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from . import custom
+from . import custom, legacy_extras
 from .rows import Ctx, builder_for, row_hash
 from .schema import STREAMS, StreamSpec
 from .timefmt import iso_utc, parse_iso
@@ -138,6 +138,7 @@ class Store:
                  "prospects", "visitors", "list_memberships", "visitor_activities",
                  "opportunities", "forms", "emails", "visits", "visitor_page_views",
                  "lifecycle_histories"]
+    GEN_ORDER += ["list_emails", "email_clicks"]  # legacy_extras.py
 
     def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
         self.lock = threading.RLock()
@@ -149,6 +150,8 @@ class Store:
             spec, rules = STREAMS[name], None
             if name == "prospects":  # a field per custom-fields record (custom.py)
                 spec, rules = custom.extend(spec, self.tables["custom_fields"])
+            elif name == "prospect_accounts":  # v3/v4-only custom fields (legacy_extras.py)
+                spec, rules = legacy_extras.extend_accounts(spec)
             salt = zlib.crc32(f"{seed}:{name}".encode()) * 0x100000001
             table = Table(spec, self.ctx, salt, rules)
             cfg = knobs[name]
@@ -173,6 +176,8 @@ class Store:
         spec = self.tables[name].spec
         out: dict[str, Any] = {}
         for (field, kind), v in zip(spec.fields, row, strict=False):
+            if field in spec.custom and not spec.custom_v5:
+                continue  # v3/v4 only: legacy_extras.account_truth
             if kind in ("date", "list"):  # custom field values
                 v = custom.truth_value(kind, v)
             elif v is not None and kind == "dt":

@@ -130,10 +130,18 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "custom_fields_error_code": None,  # e.g. 46 or 49: the custom-fields object answers it
 }
 
+# v3/v4-only objects and list emails (legacy_extras.py; docs/simulator.md)
+DEFAULT_KNOBS.update({
+    "email_clicks": {"count": 300, "clump_size": 0},
+    "list_emails": {"count": 25, "clump_size": 0},
+    "list_email_stats_rates": "number",  # v5 stats rates: 12.5, or "percent_text" ("12.50%")
+})
+
 DATA_KNOBS = ("visitor_activities", "prospects", "list_memberships", "visitors",
               "prospect_accounts", "campaigns", "lists", "users", "tags", "custom_fields",
               "opportunities", "forms", "emails", "visits", "visitor_page_views",
               "lifecycle_histories",
+              "email_clicks", "list_emails",
               "deleted_fraction", "updated_fraction", "out_of_order_fraction", "dst_fraction",
               "data_start")
 

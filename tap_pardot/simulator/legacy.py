@@ -8,7 +8,7 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape
 
-from . import custom
+from . import custom, legacy_extras
 from .http import ApiError, Request, Response, json_response
 from .schema import BY_V3_OBJECT, StreamSpec
 
@@ -243,6 +243,8 @@ class Legacy:
             kind = spec.types[name]
             if v is None and spec.name == "visitor_activities" and name in _VA_OPTIONAL:
                 continue
+            if v is None and name in legacy_extras.OMIT_NULL.get(spec.name, ()):
+                continue
             if v is not None:
                 if kind == "dt":
                     v = local(v)
@@ -258,6 +260,7 @@ class Legacy:
             v = row[spec.index[name]]
             if v is not None:
                 out[fid] = custom.v3_value(spec.types[name], v)
+        legacy_extras.extend_record(self.sim, spec, row, bulk, out)
         return out
 
     def _campaign(self, cid: int) -> dict[str, Any]:
@@ -298,8 +301,9 @@ class Legacy:
 def _xml_value(v: Any) -> str:
     if isinstance(v, dict) and isinstance(v.get("value"), list):  # multi-value custom field
         return "".join(f"<value>{escape(str(x))}</value>" for x in v["value"])
-    if isinstance(v, dict):  # a nested object (visitor activity campaign)
-        return "".join(f"<{k}>{_xml_value(x)}</{k}>" for k, x in v.items())
+    if isinstance(v, dict):  # a nested object (visitor activity campaign), or a collection
+        return "".join(f"<{k}>{_xml_value(i)}</{k}>" for k, x in v.items()
+                       for i in (x if isinstance(x, list) else [x]))
     if v is None:
         return ""
     return escape(str(v).lower() if isinstance(v, bool) else str(v))

@@ -327,3 +327,22 @@ def builder_for(name: str, fields: list[tuple[str, str]],
 
         return build_custom_field
     return generic
+
+
+# ---- v3/v4-only objects and list emails (legacy_extras.py) --------------------------------
+SMALL_SPECIAL.update({
+    "email_clicks": {
+        "prospect_id": _ref("prospects", 5),
+        "url": lambda ctx, h, k, c: (_pick(h, k, TRICKY) if mix(h + k) % 4 == 0
+                                     else f"https://example.com/l/{h % 997}?utm=a,b&x=\"q\""),
+        # each optional id null about half the time: the v3/v4 reply then omits its key
+        "list_email_id": lambda ctx, h, k, c: _maybe(h, k, ctx.ref("list_emails", h >> 9), 50),
+        "drip_program_action_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 90, 70),
+        "email_template_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 40, 60),
+        "tracker_redirect_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 30, 60),
+    },
+    "list_emails": {"campaign_id": _ref("campaigns", 20), "name": _tricky(0),
+                    "subject": _tricky(10), "created_by_id": _ref("users", 20),
+                    "updated_by_id": _ref("users", 20),
+                    "client_type": _choice(["Builder", "Classic", None])},
+})

@@ -104,6 +104,7 @@ class StreamSpec:
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
     read_only: tuple[str, ...] = ()  # v5 fields the read endpoint serves but query refuses
     custom: dict[str, str] = field(default_factory=dict)  # custom field snake -> bare fieldId
+    custom_v5: bool = True  # False: the custom fields exist on v3/v4 only (prospect accounts)
     index: dict[str, int] = field(default_factory=dict, init=False)
     types: dict[str, str] = field(default_factory=dict, init=False)
     by_camel: dict[str, str] = field(default_factory=dict, init=False)  # v5 name -> snake
@@ -124,7 +125,8 @@ class StreamSpec:
         self.by_camel, self._pre_v5 = {}, {}
         for n, _ in self.fields:
             fid = self.custom.get(n)
-            self.by_camel[fid + "__c" if fid else camel(n)] = n
+            if self.custom_v5 or not fid:  # else v5 knows no such field
+                self.by_camel[fid + "__c" if fid else camel(n)] = n
             self._pre_v5[n] = fid or over.get(n, n)
         self._from_pre_v5 = {v: k for k, v in self._pre_v5.items()}
         self.v5_sort = _names(V5_SORT[self.name])
@@ -297,3 +299,27 @@ STREAMS: dict[str, StreamSpec] = {
 
 BY_V5_PATH = {s.v5_path: s for s in STREAMS.values()}
 BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
+
+
+# ---- v3/v4-only objects and list emails (pardot-v5-objects.md Appendix B; legacy_extras.py)
+# Email clicks exist on v3/v4 only: no v5 path; the query pages by id only (no sort_by but
+# id is documented; AB sends `sort_by=id`).
+_EMAIL_CLICK = (_f("int", "id, prospect_id, list_email_id, drip_program_action_id, "
+                          "email_template_id, tracker_redirect_id")
+                + _f("str", "url") + _f("dt", "created_at"))
+_LIST_EMAIL = (_f("int", "id, campaign_id, created_by_id, updated_by_id, tracker_domain_id, "
+                         "email_template_id, folder_id")
+               + _f("bool", "is_paused, is_sent, is_deleted, is_operational")
+               + _f("str", "name, subject, client_type")
+               + _f("dt", "created_at, updated_at, sent_at"))
+V5_SORT.update({"email_clicks": "id", "list_emails": "id, created_at, updated_at, sent_at"})
+V5_FILTERS.update({"email_clicks": "id", "list_emails": _DATES + ", sent_at"})
+for _spec in (StreamSpec("email_clicks", "", "emailClick", "emailClick", None, False,
+                         _EMAIL_CLICK, 4_000_000, v3_sort_by=("id",)),
+              StreamSpec("list_emails", "list-emails", "", "", None, True, _LIST_EMAIL,
+                         5_000_000)):
+    STREAMS[_spec.name] = _spec
+    if _spec.v5_path:
+        BY_V5_PATH[_spec.v5_path] = _spec
+    if _spec.v3_object:
+        BY_V3_OBJECT[_spec.v3_object.lower()] = _spec
