@@ -131,6 +131,9 @@ class PardotObjectStream(QueryStream):
     def start_line(self, progress: StreamProgress, mode: str, why: str, context: t.Any) -> None:
         """The stream's start line: mode and why, the range from the bookmark (or
         start_date) to this run's bound."""
+        if not self.replication_key:
+            progress.start(mode, f"{why}; full table, read whole every run")
+            return
         start = self.resume_point(context)[0].replace(microsecond=0)
         bound = self.read_bound()
         end_date = self.settings.end_date
