@@ -39,8 +39,8 @@ CASES = [
 
 
 def config(sim: t.Any, version: int, **extra: t.Any) -> dict:
-    return sim_config(sim, start_date=START, sync_mode="query", api_version=version,
-                      page_size=20, **extra)
+    return sim_config(sim, **{"start_date": START, "sync_mode": "query",
+                              "api_version": version, "page_size": 20, **extra})
 
 
 def timeouts(sim: t.Any) -> int:
@@ -134,3 +134,20 @@ def test_a_second_that_times_out_fails_the_run_and_the_next_resumes(
     sim.set_knobs({"query_timeout_rows": 0})
     rest = run_cli(cfg, catalog=catalog, state=state, tmp_path=tmp_path, check=True)
     assert_union_is_truth(sim, "visitors", version, records, rest.records["visitors"])
+
+
+def test_an_export_window_read_through_the_query_api_is_split_too(sim_factory: t.Any,
+                                                                   tmp_path: Path) -> None:
+    """Every export fails, so each window is queried (export/sync.py), and those queries
+    time out: the windows are read in halves, and the run loses nothing."""
+    sim = sim_factory(DATA)
+    sim.advance(180)
+    cfg = config(sim, 5, sync_mode="export", export_window_days=30, export_poll_seconds=0.01)
+    catalog = discover_catalog(cfg, select="visitors")
+    sim.set_knobs({"export_failure_count": 100, "query_timeout_rows": 40})
+    run = run_cli(cfg, catalog=catalog, tmp_path=tmp_path, check=True)
+    assert timeouts(sim) > 0
+    assert "timed out" in run.stderr
+    assert_union_is_truth(sim, "visitors", 5, run.records["visitors"])
+    bookmark = run.state["bookmarks"]["visitors"]
+    assert "exports" not in bookmark
