@@ -33,8 +33,8 @@ next run to resume.
 
 Naive CSV times are read in `timezone`. The replication key's value is placed by the window
 (so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
-read as the first occurrence, a Pardot limitation (set the API user's timezone to UTC to
-avoid it).
+re-read through a v5 query on v5 (dst.py), and read as the first occurrence on v3/v4, a
+Pardot limitation (set the API user's timezone to UTC to avoid it).
 """
 
 from __future__ import annotations
