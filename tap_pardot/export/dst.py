@@ -155,8 +155,7 @@ def _query(stream: QueryStream, names: list[str], filters: dict[str, t.Any],
     if wants_deleted(stream):
         params["deleted"] = "all"
     while True:
-        with stream.pardot_request("GET", url, params=params) as response:
-            body = response_json(response)
+        body = response_json(stream.pardot_request("GET", url, params=params))
         for row in v5_rows(body):
             for name in names:
                 value = row.get(stream.wire_name(name, 5))
