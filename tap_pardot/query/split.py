@@ -9,6 +9,10 @@ range of that size, doubling after each one read while no larger size failed thi
 one-second request (a walk inside one second) cannot be split: it gets the usual retries,
 then the stream fails (exit 1) with its state saved, and the next run resumes there.
 
+A v3/v4 walk by id (visitors, visitor activities) reads its range by id; split, it reads
+the smaller range from its first id again, so records it sent from that range are sent again
+(never lost).
+
 State key `query_span_seconds` (per stream, an int): the length of the last range read whole
 after a split; a run starts its ranges at that size (and doubles from there). Absent until a
 query timed out.
