@@ -184,8 +184,7 @@ class QueryStream(PardotStream):
                         ) -> tuple[dt.datetime, dt.datetime] | None:
         """[lo, hi] of the rest of the range a query request reads, if longer than one
         second and the request is this stream's query (not an export or a token call)."""
-        if not getattr(self, "_splitting", False) or not (request.path_url or "").startswith(
-                self.path):
+        if not self._splitting or not (request.path_url or "").startswith(self.path):
             return None
         span = self._plan.request_span()
         return span if span is not None and span[1] > span[0] else None
