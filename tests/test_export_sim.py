@@ -35,6 +35,7 @@ NY = zoneinfo.ZoneInfo("America/New_York")
 STREAMS = ["visitor_activities", "prospects", "list_memberships", "visitors", "prospect_accounts"]
 DATA_START = "2025-09-15T00:00:00+00:00"
 DATA_END = "2025-11-20T13:00:00+00:00"  # past the simulator's clock (an hour ahead)
+DST_REREADS = 3  # v5 query calls of an export run that re-read the DST hour (export/dst.py)
 FAST_EXPORTS = {"export_waiting_seconds": 0.0, "export_processing_seconds": 0.05,
                 "export_rows_per_file": 150}
 SMALL = {"visitor_activities": {"count": 900, "clump_size": 300},
@@ -64,13 +65,17 @@ def parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def assert_equals_truth(sim: Simulator, stream: str, records: list[dict]) -> None:
+def assert_equals_truth(sim: Simulator, stream: str, records: list[dict], *,
+                        exact: bool = False) -> None:
+    """`exact`: every time too (v5 exports: export/dst.py); else a time of the DST hour
+    other than updated_at is not compared (v3/v4 cannot place it)."""
     ids = [r["id"] for r in records]
     assert len(ids) == len(set(ids)), "a record was emitted twice in one run"
     truth = sim.truth(stream)
     assert truth, "the simulator served no data"
-    got = {r["id"]: comparable(r) for r in records}
-    want = {r["id"]: comparable(r) for r in truth}
+    same = (lambda r: r) if exact else comparable
+    got = {r["id"]: same(r) for r in records}
+    want = {r["id"]: same(r) for r in truth}
     assert sorted(got) == sorted(want), f"{len(set(want) - set(got))} records lost"
     diffs = [(i, k) for i in want for k in want[i] if got[i].get(k) != want[i][k]]
     assert not diffs, f"values differ, e.g. {diffs[:5]}: {got[diffs[0][0]]} != {want[diffs[0][0]]}"
@@ -87,7 +92,7 @@ def test_export_sync_equals_truth(sim_factory, stream: str, version: int) -> Non
         knobs |= {"download_drop_count": 2}
     sim = sim_factory(knobs=knobs)
     records, states = run_tap(tap_config(sim, api_version=version), stream)
-    assert_equals_truth(sim, stream, records)
+    assert_equals_truth(sim, stream, records, exact=version == 5)
     final = states[-1]["bookmarks"][stream]
     # end_date is past Pardot's clock: the run reads up to Pardot's clock less the settle
     # margin, and the bookmark is the second after (everything before it was read).
@@ -97,7 +102,8 @@ def test_export_sync_equals_truth(sim_factory, stream: str, version: int) -> Non
     assert bookmark <= first_created - SETTLE + timedelta(seconds=1)
     assert "exports" not in final
     stats = sim.get_stats()
-    assert stats["calls_by_kind"].get("query", 0) == 0
+    # Only the re-reads of the DST hour (export/dst.py): v5, a few per run.
+    assert stats["calls_by_kind"].get("query", 0) <= (DST_REREADS if version == 5 else 0)
     assert stats["calls_by_kind"]["export_create"] >= 4  # 30-day windows, cuts at the fall-back
     if version == 5:
         assert stats["errors_by_code"].get("download_dropped") == 2  # retried, no row lost
@@ -191,7 +197,7 @@ def test_auto_exports_a_backfill_then_queries_the_catch_up(sim_factory) -> None:
     records, states = run_tap(config, "visitor_activities")
     calls = sim.get_stats()["calls_by_kind"]
     assert calls["export_create"] >= 1
-    assert calls.get("query", 0) == 0
+    assert calls.get("query", 0) <= DST_REREADS
     assert_equals_truth(sim, "visitor_activities", records)
 
     sim.reset_stats()

@@ -41,6 +41,10 @@ SCHEMA = {
 }
 
 
+def camel_to_snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 def make_records(seed: int = 3) -> list[dict]:
     """Records spread over the range, piled on likely window edges and the repeated hour."""
     rng = random.Random(seed)
@@ -102,6 +106,9 @@ class FakeExportApi:
 
     def request(self, method: str, url: str, *, params=None, json=None, stream=False):
         path = urlparse(url).path
+        if "/api/v5/objects/" in path and "/exports" not in path:
+            self.calls.append(("query", path))
+            return Reply({"values": self._query(params)})
         if path.endswith(("/exports", "/do/create")):
             self.calls.append(("create", path))
             if "/v5/" in path:
@@ -137,6 +144,30 @@ class FakeExportApi:
         elif export["state"] == "Waiting":
             export["state"] = "Processing"
         return self._reply(export)
+
+    def _query(self, params: dict) -> list[dict]:
+        """A v5 query of the records (export/dst.py re-reads a DST hour): id and date
+        filters, times with their New York offset, one page."""
+        fields = params["fields"].split(",")
+        out = []
+        for record in self.records:
+            row = {f: record[camel_to_snake(f)] for f in fields}
+            keep = True
+            for name, value in params.items():
+                field, _, op = name.partition("OrEqualTo")[0].rpartition(
+                    "After" if "After" in name else "Before" if "Before" in name else
+                    "GreaterThan" if "GreaterThan" in name else "LessThan")
+                if not op or not field:
+                    continue
+                have = record[camel_to_snake(field)]
+                if field != "id":
+                    have, value = datetime.fromisoformat(have), datetime.fromisoformat(value)
+                keep = keep and (have >= value if op in ("After", "GreaterThan") else
+                                 have <= value)
+            if keep:
+                out.append({k: datetime.fromisoformat(v).astimezone(NY).isoformat()
+                            if k.endswith("At") and v else v for k, v in row.items()})
+        return out
 
     def _reply(self, export: dict) -> Reply:
         state = "status" if export["v5"] else "state"  # pardot-api.md §4b
@@ -204,6 +235,9 @@ class FakeStream:
     """The parts of PardotStream the export path uses."""
 
     name = "visitors"
+    url_base = "http://sim"
+    v5_path = "visitors"
+    deletable = False
     replication_key = "updated_at"
     primary_keys = ("id",)
     export_object = "visitor"

@@ -33,8 +33,8 @@ next run to resume.
 
 Naive CSV times are read in `timezone`. The replication key's value is placed by the window
 (so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
-read as the first occurrence, a Pardot limitation (set the API user's timezone to UTC to
-avoid it).
+re-read through a v5 query on v5 (dst.py), and read as the first occurrence on v3/v4, a
+Pardot limitation (set the API user's timezone to UTC to avoid it).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from tap_pardot.client import PardotAPIError, refused_names
 from tap_pardot.clock import SETTLE
 from tap_pardot.export.api import ExportApi, ExportStatus
 from tap_pardot.export.download import Downloader
+from tap_pardot.export.dst import exact_times
 from tap_pardot.export.spec import export_spec, run_range
 from tap_pardot.export.windows import SLACK, Window, cut_windows, poll_wait
 from tap_pardot.times import iso, parse_utc
@@ -409,7 +410,8 @@ class ExportSync:
         while True:
             before = self._rows
             try:
-                yield from self._download(job, k, n)
+                rows = self._download(job, k, n)
+                yield from exact_times(self.stream, rows) if self.api_version == 5 else rows
                 return
             except FatalAPIError:
                 if self._rows != before or not self.api.read(job.status.id).is_expired:

@@ -21,6 +21,7 @@ from tap_pardot.query.deleted import KEY as DELETED_WALK
 from tap_pardot.query.deleted import RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
 from tap_pardot.query.plan import Plan, v3_recycle_bin, wants_deleted
+from tap_pardot.query.split import RangeTimedOut, Splitter, checkpointed, timed_out
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
 from tap_pardot.times import SECOND, iso
@@ -60,18 +61,17 @@ class QueryStream(PardotStream):
     """Query API paging for one stream (v5 or v3/v4 by `api_version`)."""
 
     v3_params: t.ClassVar[dict[str, t.Any]] = {}
+    _splitting = False  # a query plan's requests are under way (see request_decorator)
 
     @property
     def v5_fields(self) -> str:
         """`fields` for v5: the selected properties, camelCase (custom fields: fieldId)."""
         return ",".join(self.wire_name(name, 5) for name in self.query_properties)
 
-    def new_plan(self, context: t.Any,
-                 span: tuple[dt.datetime, dt.datetime] | None = None) -> Plan | RecycleBinThenLive:
-        """The paging plan for this stream, API version and bookmark; with `span`, for
-        exactly that inclusive range `[start, end]` instead (see query_window)."""
-        start, tie_id = self.resume_point(context) if span is None else (span[0], None)
-        end = None if span is None else span[1]
+    def new_plan(self, start: dt.datetime, tie_id: int | None,
+                 end: dt.datetime) -> Plan | RecycleBinThenLive:
+        """The paging plan for this stream and API version over `[start, end]` (inclusive;
+        `tie_id`: the ids of `start`'s second already emitted)."""
         if self.api_version == 5:
             kind: type[Plan] = IdWalkPlan if self.v5_order == "id" else V5SortedPlan
             return kind(self, start, tie_id, end=end)
@@ -81,6 +81,13 @@ class QueryStream(PardotStream):
         if v3_recycle_bin(self):
             return RecycleBinThenLive(kind, self, start, tie_id, end=end)
         return kind(self, start, tie_id, end=end)
+
+    def splits(self) -> bool:
+        """Whether this stream's plan reads a time range it can split: not a v5 id walk
+        (no time filter) nor a v3/v4 full table."""
+        if self.api_version == 5:
+            return self.v5_order != "id"
+        return not self.v3_full_table
 
     @property
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
@@ -116,21 +123,71 @@ class QueryStream(PardotStream):
 
     def query_records(self, context: t.Any, span: tuple[dt.datetime, dt.datetime] | None = None
                       ) -> t.Iterable[dict[str, t.Any]]:
-        """All records from the bookmark on, through the query API (`span`: see new_plan)."""
+        """All records from the bookmark on, through the query API; with `span`, those of
+        exactly that inclusive range, from its start whatever the bookmark (see
+        query_window). A range whose query times out is read in parts (query/split.py)."""
+        splitter = Splitter(self)
+        first: tuple[dt.datetime, int | None] | None = None if span is None else (span[0], None)
+        cap: dt.datetime | None = None  # the end a split chose for the next plan
         while True:
-            self._plan = self.new_plan(context, span)
+            start, tie_id = first or self.resume_point(context)
+            bound = self.read_bound() if span is None else min(span[1], self.read_bound())
+            end = bound
+            if self.splits():
+                end = min(bound, cap) if cap is not None else splitter.end(start, bound)
+            self._plan = self.new_plan(start, tie_id, end)
             if self._plan.start > self._plan.end:
                 self.logger.info("%s: nothing settled to read since %s", self.name,
                                  self._plan.start)
                 return
+            self._splitting = True
             try:
                 yield from self.request_records(context)
-                return
+            except RangeTimedOut as exc:
+                lo, hi = exc.args
+                splitter.halve(lo, hi, exc.__cause__ or exc)
+                cap = lo + splitter.size - SECOND if splitter.size else None
+                first = checkpointed(self, self._plan.start)
+                if isinstance(self._plan, IdWalkPlan):  # its ids so far were for the range
+                    self.checkpoint(extra=self._plan.finish_extra())
+                continue
             except PardotAPIError as exc:
                 # A field this account lacks fails the whole request, before any row:
                 # drop it and start again.
                 if not self.refuse(exc, self.api_version):
                     raise
+                continue
+            finally:
+                self._splitting = False
+            if self._plan.end >= bound:
+                return
+            splitter.read(self._plan.start, self._plan.end)  # a part: on to the next
+            cap, first = None, (self._plan.end + SECOND, None)
+
+    @override
+    def request_decorator(self, func: t.Callable[..., requests.Response]
+                          ) -> t.Callable[..., requests.Response]:
+        """The SDK's retries, except for a query of a range that can be split: a timeout
+        there is not retried but raised as RangeTimedOut (query_records halves the range)."""
+        def send(request: requests.PreparedRequest, context: t.Any = None) -> requests.Response:
+            try:
+                return func(request, context)
+            except Exception as exc:
+                span = self.splittable_span(request)
+                if span is not None and timed_out(exc):
+                    raise RangeTimedOut(*span) from exc
+                raise
+
+        return super().request_decorator(send)
+
+    def splittable_span(self, request: requests.PreparedRequest
+                        ) -> tuple[dt.datetime, dt.datetime] | None:
+        """[lo, hi] of the rest of the range a query request reads, if longer than one
+        second and the request is this stream's query (not an export or a token call)."""
+        if not self._splitting or not (request.path_url or "").startswith(self.path):
+            return None
+        span = self._plan.request_span()
+        return span if span is not None and span[1] > span[0] else None
 
     def query_window(self, context: t.Any, start: dt.datetime,
                      end: dt.datetime) -> t.Iterable[dict[str, t.Any]]:

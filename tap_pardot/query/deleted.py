@@ -62,8 +62,8 @@ class RecycleBinThenLive:
         saved = stream.stream_state.get(KEY) or {}
         if not resumable(saved, start):
             saved = {}
-        if saved:
-            end = parse_utc(saved["end"])
+        if saved:  # its range, or the part of it a split chose (query/split.py)
+            end = parse_utc(saved["end"]) if end is None else min(end, parse_utc(saved["end"]))
         self.bin: Plan | None = None
         if not saved.get("done"):
             self.bin = kind(stream, start, tie_id, recycle_bin=True, end=end,
@@ -78,6 +78,9 @@ class RecycleBinThenLive:
 
     def first(self) -> dict[str, t.Any]:
         return self.current.first()
+
+    def request_span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        return self.current.request_span()
 
     def records(self, response: requests.Response) -> t.Iterator[dict[str, t.Any]]:
         self.reading = self.current

@@ -86,6 +86,11 @@ class IdWalkPlan(Plan):
         return (lo - SECOND, hi + SECOND)
 
     @override
+    def request_span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        # v3/v4 filter the walk by time (the segment's); v5 walks every id.
+        return None if self.v5 else self.segments[self.segment]
+
+    @override
     def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         lo, hi = self.segments[self.segment]
         if updated is None or updated < lo or updated > hi:

@@ -155,6 +155,11 @@ class Plan:
         """Params of the request for where the plan stands."""
         raise NotImplementedError
 
+    def request_span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """[lo, hi]: the rest of the time range the next request reads, for a split when it
+        times out (query/split.py); None where the plan walks no time range (by id)."""
+        return None
+
     def progress(self) -> dict[str, t.Any]:
         """The resumable state of this walk when it does not move the bookmark."""
         raise NotImplementedError

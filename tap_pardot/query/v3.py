@@ -111,6 +111,15 @@ class V3SortedPlan(Plan):
         return (self.floor, self.end) if self.lazy else self.segments[self.segment]
 
     @override
+    def request_span(self) -> tuple[dt.datetime, dt.datetime]:
+        # The walk of the hwm second by id is one second; else the rest of the range (of
+        # the segment being walked, around a DST fall-back).
+        if self.clump_after is not None:
+            return self.hwm, self.hwm
+        lo, hi = self.current()
+        return max(lo, self.hwm), hi
+
+    @override
     def window(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         # The request's bounds, read inclusively: within a segment they hold at most one
         # instant of any local time, so a time repeated at a DST fall-back is that one.

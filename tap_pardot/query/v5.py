@@ -85,6 +85,11 @@ class V5SortedPlan(Plan):
         return params
 
     @override
+    def request_span(self) -> tuple[dt.datetime, dt.datetime]:
+        # The walk of the hwm second by id is one second; else the rest of the range.
+        return (self.hwm, self.hwm if self.phase == "clump" else self.end)
+
+    @override
     def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         if updated is None:
             return False

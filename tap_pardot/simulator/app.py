@@ -22,6 +22,7 @@ from .legacy import Legacy, xml_error
 from .schema import BY_V5_PATH
 from .stats import Stats
 from .timefmt import TimeFormatter, parse_iso
+from .timeouts import GatewayTimeout
 from .v5 import V5
 
 MSG_66 = "You have exceeded your concurrent request limit.  Please wait, before trying again"
@@ -253,6 +254,10 @@ class Simulator:
         except ApiError as e:
             self.stats.error(e.code)
             return self.render_error(family, req, e)
+        except GatewayTimeout:
+            self.stats.error(504)
+            return Response(504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>",
+                            "text/html")
         except OAuthError as e:
             self.stats.error(e.error)
             return json_response({"error": e.error, "error_description": e.description},

@@ -65,6 +65,9 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "fault_5xx_after_calls": 0,  # every API call after the first N answers 5xx (0 = off)
     "fault_malformed_count": 0,  # the next N API calls answer 200 with cut-off JSON
     "fault_5xx_statuses": [500, 502, 503, 504],
+    "query_timeout_range_days": 0,  # a query whose date range is longer times out (0 = off)
+    "query_timeout_rows": 0,  # a query matching more records (from where it stands): same
+    "query_timeout_reply": "504",  # "504" (a gateway's HTML page) or "214" (Pardot's error)
     "download_drop_rate": 0.0,
     "download_drop_count": 0,  # the next N downloads drop part-way (decrements)
     "download_drop_fraction": 0.5,

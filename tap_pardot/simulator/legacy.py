@@ -8,7 +8,7 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape
 
-from . import custom, legacy_extras
+from . import custom, legacy_extras, timeouts
 from .http import ApiError, Request, Response, json_response
 from .schema import BY_V3_OBJECT, StreamSpec
 
@@ -112,6 +112,7 @@ class Legacy:
         bulk = output == "bulk"
         with self.sim.store.lock:
             order = table.order(cols)
+            self._timeout(a, order, match)
             if desc:
                 walk: Any = reversed(order)
             else:
@@ -130,6 +131,16 @@ class Legacy:
             rows = [table.row(i) for i in hits]
         records = [self._record(spec, r, bulk) for r in rows]
         return self._render(req, spec, records, None if bulk else total)
+
+    def _timeout(self, a: dict[str, str], order: list[int], match: Any) -> None:
+        """The query times out on a long range or many matches (timeouts.py)."""
+        tf, now = self.sim.tf, self.sim.clock.now()
+        lows = [tf.parse(a[f"{s}_after"], now) for s in ("created", "updated")
+                if f"{s}_after" in a]
+        highs = [tf.parse(a[f"{s}_before"], now) for s in ("created", "updated")
+                 if f"{s}_before" in a]
+        timeouts.check(self.sim.knobs, lows, highs, now, lambda limit: sum(
+            1 for _ in itertools.islice((i for i in order if match(i)), limit + 1)))
 
     def _lower_bound(self, sort_by: str, a: dict[str, str]) -> int | None:
         """The lower bound a query puts on its (ascending) sort column, if any."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import custom
+from . import custom, timeouts
 from .http import ApiError, Request, Response, json_response
 from .schema import StreamSpec, camel, spec_field_available
 from .timefmt import parse_atom
@@ -255,6 +255,7 @@ class V5:
             cap = int(k["v5_page_token_cap"])
             take = min(plan.limit, cap - count) if cap else plan.limit
             match = self._matcher(plan, table)
+            self._timeout(plan, order, pos, step, match)
             hits: list[int] = []
             more = False
             skip = plan.offset if last_key is None else 0
@@ -289,6 +290,21 @@ class V5:
                 out["nextPageUrl"] = (f"{self.sim.url}/api/v5/objects/{plan.spec.v5_path}"
                                       f"?nextPageToken={quote(token)}")
         return json_response(out, headers=headers)
+
+    def _timeout(self, plan: Plan, order: list[int], pos: int, step: int,
+                 match: Callable[[int], bool]) -> None:
+        """The query times out on a long range or many matches (timeouts.py)."""
+        def left(limit: int) -> int:  # the matches from `pos` on, up to limit + 1
+            count, p = 0, pos
+            while 0 <= p < len(order) and count <= limit:
+                count += match(order[p])
+                p += step
+            return count
+
+        dates = [(op, v) for c, op, v in plan.filters if plan.spec.types[c] == "dt"]
+        timeouts.check(self.sim.knobs, [v for op, v in dates if op in (">", ">=", "=")],
+                       [v for op, v in dates if op in ("<", "<=", "=")],
+                       self.sim.clock.now(), left)
 
     @staticmethod
     def _lower_bound(plan: Plan, order: list[int], key: Any) -> int:

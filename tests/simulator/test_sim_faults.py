@@ -133,3 +133,27 @@ def test_the_account_object_and_usage_header_follow_the_counters(
     assert r.headers["x-api-usage"] == "2/50"
     bad = api.get("/api/v5/objects/account?fields=nope")
     assert (bad.status_code, bad.json()["code"]) == (400, 51)
+
+
+def test_a_long_range_or_many_matches_time_out(api: Api) -> None:
+    """timeouts.py: the range reading, the rows reading, and both replies, v5 and v4."""
+    v5 = "/api/v5/objects/visitors"
+    v4 = "/api/visitor/version/4/do/query"
+    wide = {"fields": "id", "updatedAtAfterOrEqualTo": "2025-09-15T00:00:00+00:00",
+            "updatedAtBeforeOrEqualTo": "2025-11-15T00:00:00+00:00"}
+    narrow = {**wide, "updatedAtBeforeOrEqualTo": "2025-09-16T00:00:00+00:00"}
+    v4_wide = {"format": "json", "output": "bulk", "updated_after": "2025-09-15 00:00:00"}
+    v4_narrow = {**v4_wide, "updated_before": "2025-09-16 00:00:00"}
+    api.sim.set_knobs({"query_timeout_range_days": 10})
+    r = api.get(v5, params=wide)
+    assert (r.status_code, r.headers["Content-Type"].split(";")[0]) == (504, "text/html")
+    assert api.get(v5, params=narrow).ok
+    assert api.get(v4, params=v4_wide).status_code == 504
+    assert api.get(v4, params=v4_narrow).ok
+    api.sim.set_knobs({"query_timeout_range_days": 0, "query_timeout_rows": 20,
+                       "query_timeout_reply": "214"})
+    r = api.get(v5, params=wide)
+    assert r.json() == {"code": 214, "message": "API request timed out."}
+    assert api.get(v5, params=narrow).ok  # a day holds fewer than 20 visitors
+    assert api.get(v4, params=v4_wide).json()["@attributes"]["err_code"] == 214
+    assert api.get(v4, params=v4_narrow).ok

@@ -1,0 +1,48 @@
+"""Exact UTC across a DST fall-back on the v5 export path, through the real CLI against the
+simulator: naive CSV times in the repeated hour (01:00-02:00 New York time, twice) are the
+truth's instants, not the hour's first occurrence, for every date-time field of a record,
+at the cost of a few query calls."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+import pytest
+from tapkit import discover_catalog, in_repeated_hour, run_cli, sim_config, truth
+
+# Many records in the repeated hour; prospects have several times each there (created,
+# first and last activity), some not equal to updated_at.
+KNOBS = {"prospects": {"count": 300, "clump_size": 0},
+         "visitor_activities": {"count": 300, "clump_size": 0},
+         "visitors": {"count": 200, "clump_size": 0},
+         "prospect_accounts": {"count": 200, "clump_size": 0},
+         "dst_fraction": 0.25, "updated_fraction": 0.5,
+         "export_waiting_seconds": 0.0, "export_processing_seconds": 0.05}
+
+
+@pytest.mark.parametrize("stream", ["prospects", "visitor_activities", "visitors",
+                                    "prospect_accounts"])
+def test_times_in_the_repeated_hour_are_exact(sim_factory: t.Any, tmp_path: Path,
+                                              stream: str) -> None:
+    sim = sim_factory(KNOBS)
+    sim.advance(180)
+    cfg = sim_config(sim, start_date="2025-09-15T00:00:00Z", sync_mode="export",
+                     export_window_days=30, export_poll_seconds=0.01)
+    catalog = discover_catalog(cfg, select=stream)
+    sim.reset_stats()
+    run = run_cli(cfg, catalog=catalog, tmp_path=tmp_path, check=True)
+    want = truth(sim, stream)
+    got = {r["id"]: r for r in run.records[stream]}
+    assert got.keys() == want.keys()
+    doubtful = [(rid, name) for rid, row in want.items() for name, value in row.items()
+                if name != "updated_at" and in_repeated_hour(value)
+                and value != row["updated_at"]]
+    second = [(rid, name) for rid, name in doubtful if want[rid][name] >= "2025-11-02T06"]
+    assert second, "the data has times in the hour's second occurrence"
+    for rid, row in want.items():
+        for name, value in row.items():
+            if name.endswith(("_at", "_sync")):
+                assert got[rid].get(name) == value, (rid, name)
+    queries = sim.get_stats()["calls_by_kind"].get("query", 0)
+    assert 0 < queries <= 6, "a few calls re-read the hour"
