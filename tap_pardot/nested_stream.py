@@ -27,10 +27,7 @@ class NestedStream(PardotObjectStream):
         raise NotImplementedError
 
     @override
-    def new_plan(self, context: t.Any,
-                 span: tuple[dt.datetime, dt.datetime] | None = None) -> Plan:
+    def new_plan(self, start: dt.datetime, tie_id: int | None, end: dt.datetime) -> Plan:
         if self.v3_full_table:  # no bookmark: the whole table
-            bound = self.read_bound()
-            return NestedFullTablePlan(self, bound, None)
-        start, tie_id = self.resume_point(context)
-        return NestedIdWalkPlan(self, start, tie_id)
+            return NestedFullTablePlan(self, end, None, end=end)
+        return NestedIdWalkPlan(self, start, tie_id, end=end)
