@@ -205,7 +205,8 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     """Base of every Pardot stream: declarations plus the transport."""
 
     # Declarations (plain data; the export path reads these too)
-    v5_path: t.ClassVar[str] = ""
+    v5_path: t.ClassVar[str] = ""  # under /api/v5/objects/, or a path from /api/v5/ ("/imports")
+    singleton: t.ClassVar[bool] = False  # one record, no query (v5 `account`): read whole
     v3_object: t.ClassVar[str] = ""
     v3_collection: t.ClassVar[str] = ""
     v3_sort_by: t.ClassVar[str] = "updated_at"  # or "id" where v3/v4 cannot sort by it

@@ -7,6 +7,7 @@ import itertools
 import typing as t
 
 import requests
+from singer_sdk import Stream
 from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
@@ -38,14 +39,34 @@ class PardotObjectStream(QueryStream):
                              "field: %s)", self.name, exc.pardot_message)
             yield from self.query_records(context)
 
+    @property
+    def served(self) -> bool:
+        """Whether this run's API version serves the object (v3/v4: a `v3_object`)."""
+        return self.api_version == 5 or bool(self.v3_object)
+
+    @property
+    @override
+    def selected(self) -> bool:
+        # A stream the API version does not serve is skipped, not failed: Singer and Meltano
+        # select every stream by default, and a v3/v4 account should still get the streams
+        # its API version serves. Deselected, it sends no SCHEMA either, so a target creates
+        # no empty table for it.
+        chosen = bool(self.mask.get((), True))
+        if chosen and not self.served:
+            if "_skip_noted" not in self.__dict__:
+                self.__dict__["_skip_noted"] = True
+                self.logger.warning("Stream %s skipped: Pardot serves it on API version 5 "
+                                    "only (api_version is %s)", self.name, self.api_version)
+            return False
+        return chosen
+
+    @selected.setter
+    def selected(self, value: bool | None) -> None:
+        prop = t.cast("property", vars(Stream)["selected"])  # the SDK's own setter
+        prop.__set__(self, value)
+
     @override
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        if self.api_version != 5 and not self.v3_object:
-            # Skipped, not failed: Singer and Meltano select every stream by default, and a
-            # v3/v4 account should still get the streams its API version serves.
-            self.logger.warning("Stream %s skipped: Pardot serves it on API version 5 only "
-                                "(api_version is %s)", self.name, self.api_version)
-            return
         self.begin_sync()
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.

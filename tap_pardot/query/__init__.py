@@ -4,8 +4,9 @@ Plans (one module each) yield records in an order that makes a safe bookmark at 
 end, and restart from the high-water mark instead of trusting a page token or an offset:
 `V5SortedPlan` (v5, nextPageToken paging sorted by updatedAt), `V3SortedPlan` (v3/v4
 `output=bulk`, one query per page from the hwm second, DST fall-backs walked in segments),
-`IdWalkPlan` (objects that cannot be filtered or sorted by `updated_at`) and `FullTablePlan`
-(v3/v4 objects without timestamps, `v3_full_table`). On v3/v4, deleted prospects and list
+`IdWalkPlan` (objects that cannot be filtered or sorted by `updated_at`), `FullTablePlan`
+(objects without timestamps: v3/v4 `v3_full_table`, v5 streams without a replication key) and
+`SingletonPlan` (the v5 account). On v3/v4, deleted prospects and list
 memberships are a second walk of the same plan (`RecycleBinThenLive`).
 """
 
@@ -21,9 +22,10 @@ from tap_pardot.query.deleted import KEY as DELETED_WALK
 from tap_pardot.query.deleted import RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
 from tap_pardot.query.plan import Plan, v3_recycle_bin, wants_deleted
+from tap_pardot.query.singleton import SingletonPlan
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
-from tap_pardot.times import SECOND, iso
+from tap_pardot.times import EPOCH, SECOND, iso
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -70,6 +72,8 @@ class QueryStream(PardotStream):
                  span: tuple[dt.datetime, dt.datetime] | None = None) -> Plan | RecycleBinThenLive:
         """The paging plan for this stream, API version and bookmark; with `span`, for
         exactly that inclusive range `[start, end]` instead (see query_window)."""
+        if not self.replication_key:  # read whole every run: no bookmark
+            return (SingletonPlan if self.singleton else FullTablePlan)(self, EPOCH, None)
         start, tie_id = self.resume_point(context) if span is None else (span[0], None)
         end = None if span is None else span[1]
         if self.api_version == 5:
@@ -86,6 +90,8 @@ class QueryStream(PardotStream):
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
         """The query endpoint's path for this API version."""
         if self.api_version == 5:
+            if self.v5_path.startswith("/"):
+                return f"/api/v5{self.v5_path}"
             return f"/api/v5/objects/{self.v5_path}"
         return f"/api/{self.v3_object}/version/{self.api_version}/do/query"
 

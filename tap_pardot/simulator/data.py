@@ -137,7 +137,12 @@ class Store:
     GEN_ORDER = ["users", "campaigns", "lists", "tags", "custom_fields", "prospect_accounts",
                  "prospects", "visitors", "list_memberships", "visitor_activities",
                  "opportunities", "forms", "emails", "visits", "visitor_page_views",
-                 "lifecycle_histories"]
+                 "lifecycle_histories", "tracker_domains", "folders", "layout_templates",
+                 "custom_redirects", "dynamic_contents", "dynamic_content_variations",
+                 "email_templates", "engagement_studio_programs", "external_activities",
+                 "files", "folder_contents", "form_fields", "form_handlers",
+                 "form_handler_fields", "landing_pages", "lifecycle_stages", "list_emails",
+                 "tagged_objects", "imports", "account"]
 
     def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
         self.lock = threading.RLock()

@@ -35,7 +35,9 @@ MIN_FILE_SIZE = 10_000_000
 GENERIC = "export_generic_procedures"  # the knob of the v5-only generic procedures
 C, U = "filter_by_created_at", "filter_by_updated_at"
 PU, LA = "filter_by_prospect_updated_at", "filter_by_last_activity"
-_PREFIX = {C: "created", U: "updated", PU: "prospect_updated", LA: "last_activity"}
+AD = "filter_by_activity_date"  # external activities (seed 003): activity_after/_before
+_PREFIX = {C: "created", U: "updated", PU: "prospect_updated", LA: "last_activity",
+           AD: "activity"}
 
 # v5 object type -> (stream, {procedure in v3/v4 spelling: the knob that enables it, or None})
 OBJECTS: dict[str, tuple[str, dict[str, str | None]]] = {
@@ -55,6 +57,7 @@ OBJECTS: dict[str, tuple[str, dict[str, str | None]]] = {
     "LifecycleHistory": ("lifecycle_histories", {C: GENERIC}),
     "VisitorPageView": ("visitor_page_views", {C: GENERIC}),
     "Tag": ("tags", {}),
+    "ExternalActivity": ("external_activities", {C: None, AD: None}),
 }
 V5_PROPERTIES = ("id", "status", "isExpired", "resultRefs", "procedure", "fields", "createdAt",
                  "updatedAt", "createdById", "updatedById", "includeByteOrderMark",
@@ -632,8 +635,8 @@ class Exports:
                 return array("i", (i for i in range(len(table))
                                    if not dele[i] and table.ids[i] in accounts))
             want = wanted[args.get("deleted", False)]
-            if p == "last_activity":
-                get = table.column("last_activity_at")
+            if p in ("last_activity", "activity"):
+                get = table.column(f"{p}_date" if p == "activity" else "last_activity_at")
                 idx = [i for i in range(len(table)) if in_range(get(i)) and dele[i] in want]
             else:
                 col = table.created if p == "created" else table.updated

@@ -271,7 +271,7 @@ class V5:
                     hits.append(i)
             rows = [table.row(i) for i in hits]
             last = key(hits[-1]) if hits else None
-        out: dict[str, Any] = {"values": [self._value(plan.spec, r, fields) for r in rows]}
+        out: dict[str, Any] = {"values": [self.value(plan.spec, r, fields) for r in rows]}
         headers: dict[str, str] = {}
         total = count + len(hits)
         if more:
@@ -286,8 +286,8 @@ class V5:
                     while len(self.tokens) > 20000:
                         self.tokens.popitem(last=False)
                 out["nextPageToken"] = token
-                out["nextPageUrl"] = (f"{self.sim.url}/api/v5/objects/{plan.spec.v5_path}"
-                                      f"?nextPageToken={quote(token)}")
+                path = plan.spec.v5_url or f"/api/v5/objects/{plan.spec.v5_path}"
+                out["nextPageUrl"] = f"{self.sim.url}{path}?nextPageToken={quote(token)}"
         return json_response(out, headers=headers)
 
     @staticmethod
@@ -314,7 +314,7 @@ class V5:
 
         return match
 
-    def _value(self, spec: StreamSpec, row: list[Any],
+    def value(self, spec: StreamSpec, row: list[Any],
                fields: list[tuple[str, str, list[str] | None]]) -> dict[str, Any]:
         tf = self.sim.tf
         strings = set(self.sim.knobs["v5_prospect_string_fields"]) \
@@ -353,7 +353,7 @@ class V5:
             if table.deleted[i] not in want:
                 raise ApiError(192, "Object specified does not exist", status=404,
                                headers=headers)
-        return json_response(self._value(spec, table.row(i), fields), headers=headers)
+        return json_response(self.value(spec, table.row(i), fields), headers=headers)
 
 
 __all__ = ["V5", "camel", "invalid", "warning_header"]
