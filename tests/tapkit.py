@@ -102,8 +102,8 @@ def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
 
 def schema_streams(stdout: str) -> frozenset[str]:
     """The streams a tap's Singer output sent a SCHEMA message for."""
-    return frozenset(json.loads(line)["stream"] for line in stdout.splitlines()
-                     if line.startswith('{"type":"SCHEMA"') or '"type": "SCHEMA"' in line[:20])
+    messages = (json.loads(line) for line in stdout.splitlines() if line.strip())
+    return frozenset(m["stream"] for m in messages if m["type"] == "SCHEMA")
 
 
 def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = None,
