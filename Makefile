@@ -7,7 +7,7 @@ SIM_PORT ?= 8899
 SIM_CLOCK ?= now
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench readme live-check clean
+.PHONY: demo test lint typecheck bench readme schemas live-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,14 @@ typecheck: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python scripts/benchmark.py
 
-# Regenerates the README's settings table from `tap-pardot --about --format=markdown`.
+# Regenerates the README's settings table (`tap-pardot --about --format=markdown`) and its
+# streams table (tap_pardot/streams.py).
 readme: $(BIN)/.installed
 	$(BIN)/python scripts/update_readme.py
+
+# Regenerates tap_pardot/schemas/*.json from the field definitions (simulator/schema.py).
+schemas: $(BIN)/.installed
+	$(BIN)/python scripts/gen_schemas.py
 
 # Asks a real Pardot sandbox the API notes' open questions (TAP_PARDOT_* variables; README).
 live-check: $(BIN)/.installed

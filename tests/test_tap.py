@@ -27,21 +27,30 @@ CONFIG = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "RT",
 def test_streams_are_declared_with_keys_and_bookmarks() -> None:
     tap = TapPardot(config=CONFIG)
     exported = {"visitor_activities", "prospects", "list_memberships", "visitors",
-                "prospect_accounts"}
+                "prospect_accounts", "external_activities"}
     # Never updated: bookmarked on their only timestamp.
     immutable = {"visitor_page_views": "created_at", "lifecycle_histories": "created_at",
-                 "emails": "sent_at"}
-    assert set(tap.streams) == exported | set(immutable) | {
+                 "emails": "sent_at", "external_activities": "created_at",
+                 "form_handler_fields": "created_at", "tagged_objects": "created_at"}
+    full_table = {"account", "dynamic_content_variations"}  # no date: read whole
+    assert set(tap.streams) == exported | set(immutable) | full_table | {
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
-        "forms"}
+        "forms", "custom_redirects", "dynamic_contents", "email_templates",
+        "engagement_studio_programs", "files", "folders", "folder_contents", "form_fields",
+        "form_handlers", "landing_pages", "layout_templates", "lifecycle_stages",
+        "list_emails", "tracker_domains", "imports"}
     for name, stream in tap_streams(tap).items():
         assert stream.primary_keys == ("id",)
-        assert stream.replication_key == immutable.get(name, "updated_at")
         props = stream.schema["properties"]
         assert props["id"]["type"] == ["integer"]
-        assert props[stream.replication_key]["format"] == "date-time"
         assert all("null" in p["type"] for name, p in props.items() if name != "id")
         assert bool(stream.export_object) == (name in exported)
+        assert stream.selected_by_default == (name != "external_activities")
+        if name in full_table:
+            assert stream.replication_key is None
+            continue
+        assert stream.replication_key == immutable.get(name, "updated_at")
+        assert props[stream.replication_key]["format"] == "date-time"
 
 
 def test_hosts_follow_is_sandbox() -> None:
