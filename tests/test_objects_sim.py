@@ -6,6 +6,7 @@ exists there; skipped with one line and no SCHEMA where it does not)."""
 from __future__ import annotations
 
 import functools
+import json
 import typing as t
 
 import pytest
@@ -14,6 +15,7 @@ from tapkit import (
     NOT_EXTRACTED,
     Run,
     discover_catalog,
+    discover_cli,
     in_repeated_hour,
     run_cli,
     sim_config,
@@ -71,9 +73,13 @@ def v4(tmp_path_factory: pytest.TempPathFactory) -> Synced:
     return sync_all_new(tmp_path_factory, api_version=4, page_size=None)
 
 
-def test_discovery_lists_every_object() -> None:
-    """Every object of the simulator (pardot-v5-objects.md) is a stream, and back."""
-    assert {s.name for s in STREAM_TYPES} == set(SPECS)
+def test_discovery_lists_every_object(sim_factory: t.Any, tmp_path: t.Any) -> None:
+    """`tap-pardot --discover` lists a stream per object the simulator serves (those of
+    pardot-v5-objects.md the tap reads), and no other."""
+    proc = discover_cli(config_for(sim_factory(knobs=KNOBS)), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    listed = {s["tap_stream_id"] for s in json.loads(proc.stdout)["streams"]}
+    assert listed == set(SPECS) == {str(vars(s)["name"]) for s in STREAM_TYPES}
 
 
 @pytest.mark.parametrize("stream", NEW)
