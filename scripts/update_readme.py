@@ -32,6 +32,8 @@ def _v5_read(stream: type) -> str:
         return "whole, by id"
     if stream.v5_order == "id":
         return "id walk"
+    if stream.v5_order_unsure:
+        return f"sorted by {stream.replication_key}, else id walk"
     return f"sorted by {stream.replication_key}"
 
 

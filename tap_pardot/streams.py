@@ -240,18 +240,20 @@ class FoldersStream(PardotObjectStream):
 
 
 class FolderContentsStream(PardotObjectStream):
-    """Not in the 2023 definitions: updatedAt filter and sort as Airbyte uses them."""
+    """Not in the 2023 definitions: updatedAt filter and sort as Airbyte uses them, else
+    (refused) an id walk."""
 
     name = "folder_contents"
-    v5_path = "folder-contents"
+    v5_path, v5_order_unsure = "folder-contents", True
     deletable = False
 
 
 class FormFieldsStream(PardotObjectStream):
-    """Not in the 2023 definitions: updatedAt filter and sort as Airbyte uses them."""
+    """Not in the 2023 definitions: updatedAt filter and sort as Airbyte uses them, else
+    (refused) an id walk."""
 
     name = "form_fields"
-    v5_path = "form-fields"
+    v5_path, v5_order_unsure = "form-fields", True
     deletable = False
 
 

@@ -18,6 +18,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, PardotStream
+from tap_pardot.convert import snake_to_camel
 from tap_pardot.query.deleted import KEY as DELETED_WALK
 from tap_pardot.query.deleted import RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
@@ -77,7 +78,7 @@ class QueryStream(PardotStream):
         start, tie_id = self.resume_point(context) if span is None else (span[0], None)
         end = None if span is None else span[1]
         if self.api_version == 5:
-            kind: type[Plan] = IdWalkPlan if self.v5_order == "id" else V5SortedPlan
+            kind: type[Plan] = IdWalkPlan if self.v5_walks_by_id else V5SortedPlan
             return kind(self, start, tie_id, end=end)
         if self.v3_full_table:
             return FullTablePlan(self, start, tie_id, end=end)
@@ -85,6 +86,25 @@ class QueryStream(PardotStream):
         if v3_recycle_bin(self):
             return RecycleBinThenLive(kind, self, start, tie_id, end=end)
         return kind(self, start, tie_id, end=end)
+
+    @property
+    def v5_walks_by_id(self) -> bool:
+        """Whether the v5 query walks ids (no date filter and sort, or one refused)."""
+        return self.v5_order == "id" or "_order_refused" in self.__dict__
+
+    def refuse_order(self, error: PardotAPIError) -> bool:
+        """For an object whose date filter and sort are unsure: True, and an id walk from
+        now on, if `error` refuses them (51 naming `orderBy` or the date)."""
+        key = snake_to_camel(self.replication_key or "")
+        text = error.pardot_message
+        if (self.api_version != 5 or not self.v5_order_unsure or self.v5_walks_by_id
+                or error.code != 51 or ("orderBy" not in text and key not in text)):
+            return False
+        self.__dict__["_order_refused"] = True
+        self.logger.warning("Stream %s: Pardot refused its %s filter or sort (%s): walked by "
+                            "id instead, filtered on %s by the tap", self.name, key, text,
+                            self.replication_key)
+        return True
 
     @property
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
@@ -133,9 +153,9 @@ class QueryStream(PardotStream):
                 yield from self.request_records(context)
                 return
             except PardotAPIError as exc:
-                # A field this account lacks fails the whole request, before any row:
-                # drop it and start again.
-                if not self.refuse(exc, self.api_version):
+                # A field this account lacks (or a date filter or sort the object lacks)
+                # fails the whole request, before any row: drop it and start again.
+                if not (self.refuse(exc, self.api_version) or self.refuse_order(exc)):
                     raise
 
     def query_window(self, context: t.Any, start: dt.datetime,

@@ -148,7 +148,10 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "export_generic_procedures": False,  # feature.api.version_5_export_all
     "export_prospect_last_activity": False,  # Prospect/FilterByLastActivity's flag
     "export_email_procedure": False,  # Email/FilterByUpdatedAt's flag
-    "custom_fields_error_code": None,  # e.g. 46 or 49: the custom-fields object answers it
+    "custom_fields_error_code": None,
+    # Form fields' and folder contents' filters and sorts (not in the 2023 definitions):
+    # "airbyte" (updatedAt, as AB uses them) or "amp_labs" (createdAt / none: its map)
+    "v5_added_objects_dates": "airbyte",  # e.g. 46 or 49: the custom-fields object answers it
 }
 
 OBJECTS_10 = ("custom_redirects", "dynamic_contents", "dynamic_content_variations",

@@ -106,6 +106,13 @@ V5_FILTERS: dict[str, str] = {
     "form_fields": "id, updated_at", "folder_contents": "id, updated_at",
     "account": "",
 }
+# The other reading of the objects added after 2023 (knob `v5_added_objects_dates`,
+# "amp_labs"): the amp-labs filter map as the landscape report quotes it, form fields
+# filterable by createdAt only, folder contents by nothing but id (pardot-v5-objects.md).
+V5_AMP_LABS: dict[str, tuple[str, str]] = {  # stream -> (sorts, filters)
+    "form_fields": ("id, created_at", "id, created_at"),
+    "folder_contents": ("id", "id"),
+}
 V5_NULLABLE = {"prospects": ("user_id",), "opportunities": ("closed_at",),
                "visits": ("prospect_id",), "folders": ("parent_folder_id",)}
 # Objects with a recycle bin but no isDeleted field: deleted rows are never returned (SRV
@@ -141,6 +148,14 @@ class StreamSpec:
     v5_nullable: tuple[str, ...] = field(default=(), init=False)
     _pre_v5: dict[str, str] = field(default_factory=dict, init=False)  # snake -> pre-v5 name
     _from_pre_v5: dict[str, str] = field(default_factory=dict, init=False)
+
+    def rules(self, reading: str) -> tuple[tuple[str, ...], dict[str, str]]:
+        """(sortable fields, filter -> range|date|exact) under a reading of the sources."""
+        alt = V5_AMP_LABS.get(self.name) if reading == "amp_labs" else None
+        if alt is None:
+            return self.v5_sort, self.v5_filters
+        kinds = {"int": "range", "dt": "date"}
+        return _names(alt[0]), {n: kinds.get(self.types[n], "exact") for n in _names(alt[1])}
 
     def __post_init__(self) -> None:
         self.index = {n: i for i, (n, _) in enumerate(self.fields)}

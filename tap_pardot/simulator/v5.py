@@ -135,10 +135,14 @@ class V5:
         fields = self.fields(spec, q.get("fields"), True)
         return self._page(self._plan(spec, q), fields, None, 0)
 
+    def _rules(self, spec: StreamSpec) -> tuple[tuple[str, ...], dict[str, str]]:
+        """The object's sortable fields and filters, under knob `v5_added_objects_dates`."""
+        return spec.rules(str(self.sim.knobs["v5_added_objects_dates"]))
+
     def _filter_params(self, spec: StreamSpec) -> dict[str, tuple[str, str]]:
         """Query parameter -> (snake, op suffix) for the object's filters."""
         out = {}
-        for snake, kind in spec.v5_filters.items():
+        for snake, kind in self._rules(spec)[1].items():
             for suffix in _OPS[kind]:
                 out[camel(snake) + suffix] = (snake, suffix)
             if snake in spec.v5_nullable:
@@ -169,7 +173,7 @@ class V5:
             raise ApiError(209, "Too many fields have filters: The max number of "
                                 f"{k['v5_max_filtered_fields']} distinct fields with filters "
                                 "was exceeded for this query.", status=400)
-        cols, desc = self._order_by(spec, q.get("orderBy") or "")
+        cols, desc = self._order_by(spec, self._rules(spec)[0], q.get("orderBy") or "")
         return Plan(spec, filters, cols, desc, self._deleted(spec, q.get("deleted")), limit,
                     offset)
 
@@ -180,7 +184,7 @@ class V5:
             if v not in ("true", "false"):
                 raise invalid(f"{p}. Invalid boolean value")
             return snake, "null" if (suffix == "IsNull") == (v == "true") else "notnull", None
-        op = _OPS[spec.v5_filters[snake]][suffix]
+        op = _OPS[self._rules(spec)[1][snake]][suffix]
         try:
             if kind == "dt":
                 return snake, op, parse_atom(v)
@@ -196,7 +200,8 @@ class V5:
         return snake, op, v
 
     @staticmethod
-    def _order_by(spec: StreamSpec, raw: str) -> tuple[tuple[str, ...], bool]:
+    def _order_by(spec: StreamSpec, sortable: tuple[str, ...],
+                  raw: str) -> tuple[tuple[str, ...], bool]:
         """SRV `objects/OrderByParser.php` and `ObjectQueryManager::applyOrderByToDoctrine
         Query`: one direction for all entries, `id` appended in that direction."""
         cols: list[str] = []
@@ -209,7 +214,7 @@ class V5:
             snake = spec.by_camel.get(name)  # exact: no source says orderBy folds case
             if snake is None:
                 raise invalid(f"orderBy. Unknown field name specified: {name}")
-            if snake not in spec.v5_sort:
+            if snake not in sortable:
                 raise invalid(f'orderBy. Field name "{name}" is not sortable.')
             direction = direction.strip().upper() or "ASC"
             if direction not in ("ASC", "DESC"):
