@@ -22,7 +22,8 @@ def test_walked_by_id_objects_refuse_date_sorts_and_filters(api: Api, path: str)
     r = api.get(url, params={"fields": "id", "orderBy": "id ASC", "idGreaterThan": 1})
     assert r.status_code == 200
     ids = [v["id"] for v in r.json()["values"]]
-    assert ids == sorted(ids) and ids
+    assert ids == sorted(ids)
+    assert ids
 
 
 def test_external_activities_filter_but_do_not_sort_by_date(api: Api) -> None:
@@ -39,7 +40,8 @@ def test_recycle_bins(api_factory: Callable[..., Api]) -> None:
     r = api.get("/api/v5/objects/layout-templates",
                 params={"fields": "id,isDeleted", "deleted": "true"})
     assert r.status_code == 200
-    assert r.json()["values"] and all(v["isDeleted"] for v in r.json()["values"])
+    assert r.json()["values"]
+    assert all(v["isDeleted"] for v in r.json()["values"])
     # files: a recycle bin without isDeleted (hidden rows); form handler fields: none
     assert api.get("/api/v5/objects/files", params={"fields": "isDeleted"}).status_code == 400
     r = api.get("/api/v5/objects/form-handler-fields",
