@@ -2,9 +2,10 @@
 tap_pardot/simulator/schema.py (pardot-v5-objects.md), the one source of both: `make schemas`.
 
 A stream's properties are its object's fields, snake_case, typed (integer, number, boolean,
-date-time string, string; `id` never null), less what the tap does not extract: fields the
-v5 query refuses (read endpoint only: bodies, layout CSS), nested option arrays and a
-prospect's password. Prospects' custom fields are added at discovery (custom_fields.py).
+date-time string, string, array of integers; `id` never null), less what the tap does not
+extract: fields the v5 query refuses (read endpoint only: bodies, layout CSS), nested option
+arrays and a prospect's password. Prospects' custom fields are added at discovery
+(custom_fields.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from tap_pardot.simulator.schema import STREAMS, StreamSpec
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "tap_pardot" / "schemas"
 NOT_EXTRACTED = frozenset({"password"})
-_TYPES = {"int": "integer", "num": "number", "bool": "boolean", "str": "string", "dt": "string"}
+_TYPES = {"int": "integer", "num": "number", "bool": "boolean", "str": "string", "dt": "string",
+          "ints": "array"}
 
 
 def schema_for(spec: StreamSpec) -> dict:
@@ -27,6 +29,8 @@ def schema_for(spec: StreamSpec) -> dict:
         if kind not in _TYPES or name in spec.read_only or name in NOT_EXTRACTED:
             continue
         prop: dict = {"type": [_TYPES[kind]] if name == "id" else [_TYPES[kind], "null"]}
+        if kind == "ints":
+            prop["items"] = {"type": ["integer"]}
         if kind == "dt":
             prop["format"] = "date-time"
         props[name] = prop

@@ -201,6 +201,10 @@ class Store:
             return float(value)
         if kind == "bool":
             return bool(value)
+        if kind == "ints":
+            if not isinstance(value, list) or not all(isinstance(x, int) for x in value):
+                raise ValueError(f"{field} must be a list of integers")
+            return value
         if kind == "objs":
             if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
                 raise ValueError(f"{field} must be a list of objects")

@@ -582,7 +582,7 @@ class Exports:
     def _exportable(self, spec: StreamSpec, snake: str) -> bool:
         k = self.sim.knobs
         kind = spec.types[snake]
-        if kind == "objs" or not spec_field_available(self.sim, spec, snake):
+        if kind in ("objs", "ints") or not spec_field_available(self.sim, spec, snake):
             return False  # built-in arrays never; flagged fields only with their flag
         if spec.name == "prospects" and snake in ("grade", "notes"):
             return bool(k["export_prospect_grade_notes"] == "exportable")

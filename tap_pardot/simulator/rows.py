@@ -184,6 +184,13 @@ def _options(ctx: Ctx, h: int, k: int) -> list[dict[str, Any]] | None:
     return _maybe(h, k, out, 10)
 
 
+def _list_ids(ctx: Ctx, h: int, k: int, least: int) -> list[int] | None:
+    """An engagement program's recipient or suppression lists: ids of generated lists."""
+    n = least + mix(h + k) % 3
+    ids = [ctx.ref("lists", mix(h + k + j)) for j in range(n)]
+    return _maybe(h, k, [i for i in dict.fromkeys(ids) if i is not None], 20)
+
+
 PROSPECT_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
     "campaign_id": _ref("campaigns", 5),
     "prospect_account_id": _ref("prospect_accounts", 15),
@@ -302,6 +309,10 @@ SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
                         "reply_to_options": lambda ctx, h, k, c: _options(ctx, h, k),
                         "campaign_id": _ref("campaigns", 20)},
     "engagement_studio_programs": {"name": _tricky(0), "description": _tricky(40),
+                                   "recipient_list_ids": lambda ctx, h, k, c: _list_ids(
+                                       ctx, h, k, 1),
+                                   "suppression_list_ids": lambda ctx, h, k, c: _list_ids(
+                                       ctx, h, k, 0),
                                    "status": _choice(["draft", "running", "paused", "ended"]),
                                    "timezone": _choice(["America/New_York", "Europe/Paris"])},
     "external_activities": {"prospect_id": _ref("prospects", 0),

@@ -132,7 +132,7 @@ class StreamSpec:
     v3_key: str  # collection key in v3/v4 JSON
     export_object: str | None
     deletable: bool  # has a recycle bin (rows can be deleted)
-    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt|objs), `id` first
+    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt|ints|objs), `id` first
     id_base: int
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
     read_only: tuple[str, ...] = ()  # v5 fields the read endpoint serves but query refuses
@@ -301,7 +301,8 @@ _LIFECYCLE = (_f("int", "id, prospect_id, previous_stage_id, next_stage_id, seco
               + _f("dt", "created_at"))
 
 # The objects below: pardot-v5-objects.md (SRV 2023 field lists, plus the fields Airbyte reads
-# today); arrays and nested objects other than sender/reply-to options are left out.
+# today); nested objects other than sender/reply-to options (engagement programs' schedule,
+# business hours, looping) are left out.
 _CUSTOM_REDIRECT = (_f("int", "id, folder_id, campaign_id, tracker_domain_id, created_by_id, "
                               "updated_by_id")
                     + _f("bool", "bitly_is_personalized, is_deleted")
@@ -326,6 +327,7 @@ _EMAIL_TEMPLATE = (_f("int", "id, tracker_domain_id, campaign_id, folder_id, cre
 _PROGRAM = (_f("int", "id, folder_id, schedule_created_by_id, created_by_id, updated_by_id")
             + _f("bool", "is_deleted")
             + _f("str", "name, status, description, timezone, salesforce_id")
+            + _f("ints", "recipient_list_ids, suppression_list_ids")  # arrays of list ids
             + _f("dt", "created_at, updated_at"))
 _EXTERNAL_ACTIVITY = (_f("int", "id, prospect_id, created_by_id")
                       + _f("str", "extension, extension_salesforce_id, type, "
