@@ -7,7 +7,7 @@ SIM_PORT ?= 8899
 SIM_CLOCK ?= now
 PYTEST_ARGS ?=
 
-.PHONY: demo test e2e postgres lint typecheck bench readme plugin live-check clean
+.PHONY: demo test e2e postgres lint typecheck bench readme plugin schemas live-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,8 @@ typecheck: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python scripts/benchmark.py
 
-# Regenerates the README's settings table from `tap-pardot --about --format=markdown`.
+# Regenerates the README's settings table (`tap-pardot --about --format=markdown`) and its
+# streams table (tap_pardot/streams.py).
 readme: $(BIN)/.installed
 	$(BIN)/python scripts/update_readme.py
 
@@ -64,6 +65,9 @@ readme: $(BIN)/.installed
 # `tap-pardot --about --format=json`.
 plugin: $(BIN)/.installed
 	$(BIN)/python scripts/plugin_definition.py
+# Regenerates tap_pardot/schemas/*.json from the field definitions (simulator/schema.py).
+schemas: $(BIN)/.installed
+	$(BIN)/python scripts/gen_schemas.py
 
 # Asks a real Pardot sandbox the API notes' open questions (TAP_PARDOT_* variables; README).
 live-check: $(BIN)/.installed

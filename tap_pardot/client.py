@@ -209,11 +209,15 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     """Base of every Pardot stream: declarations plus the transport."""
 
     # Declarations (plain data; the export path reads these too)
-    v5_path: t.ClassVar[str] = ""
+    v5_path: t.ClassVar[str] = ""  # under /api/v5/objects/, or a path from /api/v5/ ("/imports")
+    singleton: t.ClassVar[bool] = False  # one record, no query (v5 `account`): read whole
     v3_object: t.ClassVar[str] = ""
     v3_collection: t.ClassVar[str] = ""
     v3_sort_by: t.ClassVar[str] = "updated_at"  # or "id" where v3/v4 cannot sort by it
     v5_order: t.ClassVar[str] = "updated_at"  # or "id" where v5 cannot filter/sort by it
+    # Objects whose date filter and sort no server definition confirms (added after 2023):
+    # walked by id instead if Pardot refuses them.
+    v5_order_unsure: t.ClassVar[bool] = False
     deletable: t.ClassVar[bool] = True
     export_object: t.ClassVar[str | None] = None
     export_procedure: t.ClassVar[str] = "filter_by_updated_at"

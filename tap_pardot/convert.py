@@ -21,7 +21,7 @@ Bounds = tuple[dt.datetime | None, dt.datetime | None]
 
 _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
-_INT, _BOOL, _DATETIME, _STR, _NUM, _LIST, _ANY = range(7)
+_INT, _BOOL, _DATETIME, _STR, _NUM, _LIST, _ANY, _INTS = range(8)
 _ESCAPED = frozenset("=+@")
 
 
@@ -35,7 +35,8 @@ def _kind(prop: t.Mapping[str, t.Any]) -> int:
     types = prop.get("type", [])
     types = [types] if isinstance(types, str) else list(types)
     if "array" in types:
-        return _LIST
+        items = prop.get("items", {}).get("type", [])
+        return _INTS if "integer" in ([items] if isinstance(items, str) else items) else _LIST
     if "integer" in types:
         return _INT
     if "boolean" in types:
@@ -177,6 +178,8 @@ class RecordConverter:
                 out[name] = value if isinstance(value, (int, float)) else Decimal(str(value))
             elif kind == _LIST:
                 out[name] = to_list(value)
+            elif kind == _INTS:
+                out[name] = [to_int(v) for v in value] if isinstance(value, list) else None
             else:
                 out[name] = value
         return out

@@ -92,7 +92,7 @@ class PardotObjectStream(QueryStream):
                 self.authenticator.update_access_token()  # a test checks credentials always
                 mode, why = "query", "connection test: one record"
             elif self.parent_stream_type:  # read per parent record: never an export
-                mode, why = "query", f"child of {self.parent_stream_type.name}"
+                mode, why = "query", "read for each record of its parent stream"
             else:
                 mode, why = choose_sync_mode(self, context)
             self.start_line(progress, mode, why, context)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from tap_pardot.times import parse_utc
+from tap_pardot.times import EPOCH, parse_utc
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream
@@ -92,7 +92,10 @@ class Checkpoints(_Base):
             raise StateError(msg) from None
 
     def resume_point(self, context: t.Any) -> tuple[dt.datetime, int | None]:
-        """(start, tie_id): the bookmark (or `start_date`) and the id already emitted at it."""
+        """(start, tie_id): the bookmark (or `start_date`) and the id already emitted at it;
+        the epoch for a stream read whole every run (no replication key)."""
+        if not self.replication_key:
+            return EPOCH, None
         try:
             start = self.get_starting_timestamp(context)
         except ValueError as exc:

@@ -74,6 +74,18 @@ class ProspectAccountsStream(AccountCustomFieldsMixin, PardotObjectStream):  # t
     export_object, export_deleted_argument = "prospectAccount", "deleted"
 
 
+class ExternalActivitiesStream(PardotObjectStream):
+    """Created once, never updated; v5 sorts only by id, so its query is an id walk. Not
+    selected by default: exported (its documented procedure), a run waits minutes on it."""
+
+    name = "external_activities"
+    v5_path = "external-activities"
+    v5_order, replication_key = "id", "created_at"
+    deletable = False
+    export_object, export_procedure = "externalActivity", "filter_by_created_at"
+    selected_by_default = False
+
+
 # -- Query API only ------------------------------------------------------------------------
 
 
@@ -167,6 +179,157 @@ class LifecycleHistoriesStream(PardotObjectStream):
     deletable = False
 
 
+# -- Issue #10: the rest of the readable v5 objects (pardot-v5-objects.md, in its order) ------
+# v5 only unless a v3/v4 object is named: Pardot's v3/v4 API has no query for the others.
+
+
+class AccountStream(PardotObjectStream):
+    """A singleton (`GET /objects/account`): read whole every run, no bookmark."""
+
+    name = "account"
+    v5_path, singleton = "account", True
+    replication_key = None  # type: ignore[assignment]  # full table
+    deletable = False
+
+
+class CustomRedirectsStream(PardotObjectStream):
+    """No updatedAt filter or sort on v5 (nor a v3/v4 updated_at sort): walked by id."""
+
+    name = "custom_redirects"
+    v5_path, v3_object, v3_collection = "custom-redirects", "customRedirect", "customRedirect"
+    v5_order = v3_sort_by = "id"
+
+
+class DynamicContentsStream(PardotObjectStream):
+    name = "dynamic_contents"
+    v5_path, v3_object, v3_collection = "dynamic-contents", "dynamicContent", "dynamicContent"
+    v3_sort_by = "id"  # v3/v4 document sort_by created_at or id
+    v3_query_names = {"embed_code": "embedCode", "embed_url": "embedUrl",
+                      "based_on": "basedOn"}
+
+
+class DynamicContentVariationsStream(PardotObjectStream):
+    """No date at all: read whole by id every run (`dynamicContentId` is a filter, not a
+    required parent, so no per-parent walk)."""
+
+    name = "dynamic_content_variations"
+    v5_path = "dynamic-content-variations"
+    replication_key = None  # type: ignore[assignment]  # full table
+    deletable = False
+
+
+class EmailTemplatesStream(PardotObjectStream):
+    """Bodies (read endpoint only) and sender/reply-to options are not extracted."""
+
+    name = "email_templates"
+    v5_path = "email-templates"
+
+
+class EngagementStudioProgramsStream(PardotObjectStream):
+    name = "engagement_studio_programs"
+    v5_path = "engagement-studio-programs"
+
+
+class FilesStream(PardotObjectStream):
+    """Walked by id; deleted files are hidden (no isDeleted)."""
+
+    name = "files"
+    v5_path, v5_order = "files", "id"
+    deletable = False
+
+
+class FoldersStream(PardotObjectStream):
+    """Walked by id; deleted folders are hidden (no isDeleted)."""
+
+    name = "folders"
+    v5_path, v5_order = "folders", "id"
+    deletable = False
+
+
+class FolderContentsStream(PardotObjectStream):
+    """Not in the 2023 definitions: updatedAt filter and sort as Airbyte uses them, else
+    (refused) an id walk."""
+
+    name = "folder_contents"
+    v5_path, v5_order_unsure = "folder-contents", True
+    deletable = False
+
+
+class FormFieldsStream(PardotObjectStream):
+    """Not in the 2023 definitions: updatedAt filter and sort as Airbyte uses them, else
+    (refused) an id walk."""
+
+    name = "form_fields"
+    v5_path, v5_order_unsure = "form-fields", True
+    deletable = False
+
+
+class FormHandlersStream(PardotObjectStream):
+    name = "form_handlers"
+    v5_path = "form-handlers"
+
+
+class FormHandlerFieldsStream(PardotObjectStream):
+    """Never updated (createdAt only)."""
+
+    name = "form_handler_fields"
+    v5_path = "form-handler-fields"
+    replication_key = "created_at"
+    deletable = False
+
+
+class LandingPagesStream(PardotObjectStream):
+    """Layout CSS and script (read endpoint only) are not extracted."""
+
+    name = "landing_pages"
+    v5_path = "landing-pages"
+
+
+class LayoutTemplatesStream(PardotObjectStream):
+    name = "layout_templates"
+    v5_path, v5_order = "layout-templates", "id"
+
+
+class LifecycleStagesStream(PardotObjectStream):
+    """v3/v4 stage records are `id, name, position, is_locked`: read whole every run."""
+
+    name = "lifecycle_stages"
+    v5_path, v3_object, v3_collection = "lifecycle-stages", "lifecycleStage", "lifecycleStage"
+    v3_full_table = True
+
+
+class ListEmailsStream(PardotObjectStream):
+    """Bodies (read endpoint only) and sender/reply-to options are not extracted."""
+
+    name = "list_emails"
+    v5_path = "list-emails"
+
+    def get_child_context(self, record: dict[str, t.Any], context: t.Any) -> dict[str, t.Any]:
+        return {"list_email_id": record["id"]}  # list_email_stats reads each one's stats
+
+
+class TaggedObjectsStream(PardotObjectStream):
+    """Never updated; walked by id (v3/v4 `tagObject` has other fields)."""
+
+    name = "tagged_objects"
+    v5_path, v5_order = "tagged-objects", "id"
+    replication_key = "created_at"
+    deletable = False
+
+
+class TrackerDomainsStream(PardotObjectStream):
+    name = "tracker_domains"
+    v5_path, v5_order = "tracker-domains", "id"
+
+
+class ImportsStream(PardotObjectStream):
+    """The account's import jobs (`/api/v5/imports`)."""
+
+    name = "imports"
+    v5_path = "/imports"
+    deletable = False
+
+
 STREAM_TYPES: tuple[type[PardotObjectStream], ...] = (
     VisitorActivitiesStream,
     ProspectsStream,
@@ -184,6 +347,26 @@ STREAM_TYPES: tuple[type[PardotObjectStream], ...] = (
     EmailsStream,
     FormsStream,
     LifecycleHistoriesStream,
+    ExternalActivitiesStream,
+    AccountStream,
+    CustomRedirectsStream,
+    DynamicContentsStream,
+    DynamicContentVariationsStream,
+    EmailTemplatesStream,
+    EngagementStudioProgramsStream,
+    FilesStream,
+    FoldersStream,
+    FolderContentsStream,
+    FormFieldsStream,
+    FormHandlersStream,
+    FormHandlerFieldsStream,
+    LandingPagesStream,
+    LayoutTemplatesStream,
+    LifecycleStagesStream,
+    ListEmailsStream,
+    TaggedObjectsStream,
+    TrackerDomainsStream,
+    ImportsStream,
 )
 
 
@@ -257,16 +440,6 @@ class VisitorIdentifiedCompaniesStream(NestedStream):
                 if isinstance(company, dict) and company.get("id") is not None]
 
 
-class ListEmailsStream(PardotObjectStream):
-    """v5 only. (A minimal declaration for list_email_stats: merge with the v5 objects'.)"""
-
-    name = "list_emails"
-    v5_path = "list-emails"
-
-    def get_child_context(self, record: dict[str, t.Any], context: t.Any) -> dict[str, t.Any]:
-        return {"list_email_id": record["id"]}  # list_email_stats reads each one's stats
-
-
 class ListEmailStatsStream(ListEmailStatsMixin, PardotObjectStream):
     """A list email's statistics (v5 `list-emails/{id}/stats`), read for each list email the
     parent stream reads: incremental where list_emails is."""
@@ -286,6 +459,5 @@ STREAM_TYPES += (
     OpportunityProspectsStream,
     VisitorReferrersStream,
     VisitorIdentifiedCompaniesStream,
-    ListEmailsStream,
     ListEmailStatsStream,
 )

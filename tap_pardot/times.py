@@ -16,6 +16,7 @@ import typing as t
 
 UTC = dt.timezone.utc
 SECOND = dt.timedelta(seconds=1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)  # where a stream read whole starts
 # The finder steps through time this far at a time: less than the gap between two
 # fall-backs of any zone, more than any fold.
 _STEP = dt.timedelta(hours=6)

@@ -24,10 +24,12 @@ from tap_pardot.tap import TapPardot
 TAP = str(Path(sys.executable).parent / "tap-pardot")
 CREDENTIALS = ("client_id", "client_secret", "refresh_token", "pardot_business_unit_id")
 # Fields Pardot serves that the tap does not extract, on purpose: a prospect's password,
-# an email's bodies (its read endpoint only, one call per email) and its nested sender and
-# reply-to options.
+# what only the read endpoint serves (one call per record: email bodies, dynamic content's
+# base content, landing page layout CSS and script) and emails' nested sender and reply-to
+# options.
 NOT_EXTRACTED = frozenset({"password", "html_message", "text_message", "sender_options",
-                           "reply_to_options"})
+                           "reply_to_options", "base_content", "script_fragment",
+                           "layout_css", "layout_css_generated"})
 # The simulator's array-valued prospect custom fields, which Pardot's v5 query refuses
 # (pardot-api.md §3e): the tap leaves them out of a v5 query's records.
 ARRAY_CUSTOM_FIELDS = frozenset({"product_interests__c", "newsletter_topics__c",
@@ -38,12 +40,14 @@ REPEATED_HOUR = (datetime(2025, 11, 2, 5, tzinfo=timezone.utc),
 
 
 class Run(t.NamedTuple):
-    """One sync's output: records by stream, STATE values in order, stderr, exit code."""
+    """One sync's output: records by stream, STATE values in order, stderr, exit code, and
+    the streams a SCHEMA message was sent for."""
 
     records: dict[str, list[dict]]
     states: list[dict]
     stderr: str = ""
     returncode: int = 0
+    schemas: frozenset[str] = frozenset()
 
     @property
     def state(self) -> dict:
@@ -97,6 +101,12 @@ def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
     return records, states
 
 
+def schema_streams(stdout: str) -> frozenset[str]:
+    """The streams a tap's Singer output sent a SCHEMA message for."""
+    messages = (json.loads(line) for line in stdout.splitlines() if line.strip())
+    return frozenset(m["stream"] for m in messages if m["type"] == "SCHEMA")
+
+
 def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = None,
             args: Iterable[str] = (), tmp_path: Path, check: bool = False,
             env: dict[str, str] | None = None) -> Run:
@@ -111,7 +121,8 @@ def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = N
                           check=False, env={**os.environ, **env} if env else None)
     if check:
         assert proc.returncode == 0, proc.stderr[-2000:]
-    return Run(*parse_messages(proc.stdout), proc.stderr, proc.returncode)
+    return Run(*parse_messages(proc.stdout), proc.stderr, proc.returncode,
+               schema_streams(proc.stdout))
 
 
 def discover_cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -130,7 +141,7 @@ def run_in_process(config: dict, *, catalog: dict, state: dict | None = None,
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tap.sync_all()
-    return Run(*parse_messages(out.getvalue()))
+    return Run(*parse_messages(out.getvalue()), schemas=schema_streams(out.getvalue()))
 
 
 def truth(sim: t.Any, stream: str) -> dict[int, dict]:

@@ -12,6 +12,7 @@ import pytest
 import vcr
 import yaml
 
+from tap_pardot.simulator.knobs import OBJECTS_10
 from tap_pardot.tap import TapPardot
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -27,9 +28,11 @@ KNOBS = {
     "prospect_accounts": {"count": 10, "clump_size": 0},
     **{name: {"count": 4, "clump_size": 0} for name in (
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
-        "visitor_page_views", "emails", "forms", "lifecycle_histories", "email_clicks",
-        "list_emails")},
+        "visitor_page_views", "emails", "forms", "lifecycle_histories", *OBJECTS_10,
+        "email_clicks")},
+    "account": {"count": 1, "clump_size": 0},
 }
+NOT_SELECTED_BY_DEFAULT = {"external_activities"}
 
 
 def scrub_response(response: dict) -> dict:
@@ -103,8 +106,8 @@ def test_v5_request_shapes(sim_factory: t.Any, capsys: t.Any) -> None:
                             refresh_token="sim-refresh-token")
     # Every record once, but v3/v4-only email clicks; and one stats record per list email.
     assert sum(m["type"] == "RECORD" for m in messages) == sum(
-        v["count"] for v in KNOBS.values()) - KNOBS["email_clicks"]["count"] + KNOBS[
-        "list_emails"]["count"]
+        v["count"] for k, v in KNOBS.items() if k not in NOT_SELECTED_BY_DEFAULT
+    ) - KNOBS["email_clicks"]["count"] + KNOBS["list_emails"]["count"]
     requests = requests_in("v5_query")
     token = requests[0]
     assert token["method"] == "POST"

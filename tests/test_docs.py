@@ -91,8 +91,8 @@ def test_readme_streams_table_matches_the_tap() -> None:
     table = readme.split("<!-- streams:begin -->")[1].split("<!-- streams:end -->")[0]
     rows = [[cell.strip() for cell in line.strip("|").split("|")]
             for line in table.strip().splitlines()[2:]]
-    documented = {name: (key, None if rkey == "full table" else rkey, "export" in modes)
-                  for name, key, rkey, modes in rows}
+    documented = {row[0]: (row[1], None if row[2] == "full table" else row[2],
+                           "export" in row[5]) for row in rows}
     tap = TapPardot(config={"start_date": "2025-01-01T00:00:00Z", "client_id": "x",
                             "client_secret": "y", "refresh_token": "z",
                             "pardot_business_unit_id": "0Uv000000000001AAA"},

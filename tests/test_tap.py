@@ -27,16 +27,23 @@ CONFIG = {"client_id": "cid", "client_secret": "S3CRET", "refresh_token": "RT",
 def test_streams_are_declared_with_keys_and_bookmarks() -> None:
     tap = TapPardot(config=CONFIG)
     exported = {"visitor_activities", "prospects", "list_memberships", "visitors",
-                "prospect_accounts"}
+                "prospect_accounts", "external_activities"}
     # Never updated: bookmarked on their only timestamp.
     immutable = {"visitor_page_views": "created_at", "lifecycle_histories": "created_at",
-                 "emails": "sent_at", "email_clicks": "created_at"}
+                 "emails": "sent_at", "external_activities": "created_at",
+                 "form_handler_fields": "created_at", "tagged_objects": "created_at",
+                 "email_clicks": "created_at"}
     # Full table, keyed otherwise: links read whole; a list email's stats, per list email.
-    full_table = {"opportunity_prospects": ("opportunity_id", "prospect_id"),
+    full_table = {"account": ("id",), "dynamic_content_variations": ("id",),
+                  "opportunity_prospects": ("opportunity_id", "prospect_id"),
                   "list_email_stats": ("list_email_id",)}
     assert set(tap.streams) == exported | set(immutable) | set(full_table) | {
         "campaigns", "lists", "users", "tags", "custom_fields", "opportunities", "visits",
-        "forms", "visitor_referrers", "visitor_identified_companies", "list_emails"}
+        "forms", "custom_redirects", "dynamic_contents", "email_templates",
+        "engagement_studio_programs", "files", "folders", "folder_contents", "form_fields",
+        "form_handlers", "landing_pages", "layout_templates", "lifecycle_stages",
+        "list_emails", "tracker_domains", "imports", "visitor_referrers",
+        "visitor_identified_companies"}
     for name, stream in tap_streams(tap).items():
         if name in full_table:
             assert stream.primary_keys == full_table[name]
@@ -47,12 +54,13 @@ def test_streams_are_declared_with_keys_and_bookmarks() -> None:
             assert stream.replication_key == "updated_at"
             continue
         assert stream.primary_keys == ("id",)
-        assert stream.replication_key == immutable.get(name, "updated_at")
         props = stream.schema["properties"]
         assert props["id"]["type"] == ["integer"]
-        assert props[stream.replication_key]["format"] == "date-time"
         assert all("null" in p["type"] for name, p in props.items() if name != "id")
         assert bool(stream.export_object) == (name in exported)
+        assert stream.selected_by_default == (name != "external_activities")
+        assert stream.replication_key == immutable.get(name, "updated_at")
+        assert props[stream.replication_key]["format"] == "date-time"
 
 
 def test_hosts_follow_is_sandbox() -> None:

@@ -4,8 +4,9 @@ Plans (one module each) yield records in an order that makes a safe bookmark at 
 end, and restart from the high-water mark instead of trusting a page token or an offset:
 `V5SortedPlan` (v5, nextPageToken paging sorted by updatedAt), `V3SortedPlan` (v3/v4
 `output=bulk`, one query per page from the hwm second, DST fall-backs walked in segments),
-`IdWalkPlan` (objects that cannot be filtered or sorted by `updated_at`) and `FullTablePlan`
-(v3/v4 objects without timestamps, `v3_full_table`). On v3/v4, deleted prospects and list
+`IdWalkPlan` (objects that cannot be filtered or sorted by `updated_at`), `FullTablePlan`
+(objects without timestamps: v3/v4 `v3_full_table`, v5 streams without a replication key) and
+`SingletonPlan` (the v5 account). On v3/v4, deleted prospects and list
 memberships are a second walk of the same plan (`RecycleBinThenLive`).
 """
 
@@ -17,14 +18,16 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_pardot.client import PardotAPIError, PardotStream
+from tap_pardot.convert import snake_to_camel
 from tap_pardot.query.deleted import KEY as DELETED_WALK
 from tap_pardot.query.deleted import RecycleBinThenLive
 from tap_pardot.query.idwalk import FullTablePlan, IdWalkPlan
 from tap_pardot.query.plan import Plan, v3_recycle_bin, wants_deleted
+from tap_pardot.query.singleton import SingletonPlan
 from tap_pardot.query.split import RangeTimedOut, Splitter, checkpointed, timed_out
 from tap_pardot.query.v3 import V3SortedPlan
 from tap_pardot.query.v5 import V5SortedPlan
-from tap_pardot.times import SECOND, iso
+from tap_pardot.times import EPOCH, SECOND, iso
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -72,8 +75,10 @@ class QueryStream(PardotStream):
                  end: dt.datetime) -> Plan | RecycleBinThenLive:
         """The paging plan for this stream and API version over `[start, end]` (inclusive;
         `tie_id`: the ids of `start`'s second already emitted)."""
+        if not self.replication_key:  # read whole every run: no bookmark
+            return (SingletonPlan if self.singleton else FullTablePlan)(self, EPOCH, None, end=end)
         if self.api_version == 5:
-            kind: type[Plan] = IdWalkPlan if self.v5_order == "id" else V5SortedPlan
+            kind: type[Plan] = IdWalkPlan if self.v5_walks_by_id else V5SortedPlan
             return kind(self, start, tie_id, end=end)
         if self.v3_full_table:
             return FullTablePlan(self, start, tie_id, end=end)
@@ -84,15 +89,38 @@ class QueryStream(PardotStream):
 
     def splits(self) -> bool:
         """Whether this stream's plan reads a time range it can split: not a v5 id walk
-        (no time filter) nor a v3/v4 full table."""
+        (no time filter) nor a full table."""
+        if not self.replication_key:
+            return False
         if self.api_version == 5:
-            return self.v5_order != "id"
+            return not self.v5_walks_by_id
         return not self.v3_full_table
+
+    @property
+    def v5_walks_by_id(self) -> bool:
+        """Whether the v5 query walks ids (no date filter and sort, or one refused)."""
+        return self.v5_order == "id" or "_order_refused" in self.__dict__
+
+    def refuse_order(self, error: PardotAPIError) -> bool:
+        """For an object whose date filter and sort are unsure: True, and an id walk from
+        now on, if `error` refuses them (51 naming `orderBy` or the date)."""
+        key = snake_to_camel(self.replication_key or "")
+        text = error.pardot_message
+        if (self.api_version != 5 or not self.v5_order_unsure or self.v5_walks_by_id
+                or error.code != 51 or ("orderBy" not in text and key not in text)):
+            return False
+        self.__dict__["_order_refused"] = True
+        self.logger.warning("Stream %s: Pardot refused its %s filter or sort (%s): walked by "
+                            "id instead, filtered on %s by the tap", self.name, key, text,
+                            self.replication_key)
+        return True
 
     @property
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
         """The query endpoint's path for this API version."""
         if self.api_version == 5:
+            if self.v5_path.startswith("/"):
+                return f"/api/v5{self.v5_path}"
             return f"/api/v5/objects/{self.v5_path}"
         return f"/api/{self.v3_object}/version/{self.api_version}/do/query"
 
@@ -152,9 +180,9 @@ class QueryStream(PardotStream):
                     self.checkpoint(extra=self._plan.finish_extra())
                 continue
             except PardotAPIError as exc:
-                # A field this account lacks fails the whole request, before any row:
-                # drop it and start again.
-                if not self.refuse(exc, self.api_version):
+                # A field this account lacks (or a date filter or sort the object lacks)
+                # fails the whole request, before any row: drop it and start again.
+                if not (self.refuse(exc, self.api_version) or self.refuse_order(exc)):
                     raise
                 continue
             finally:

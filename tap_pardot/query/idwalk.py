@@ -132,23 +132,30 @@ class IdWalkPlan(Plan):
 
 
 class FullTablePlan(Plan):
-    """v3/v4 objects whose records may carry no timestamps (campaigns: `id, name, cost`):
-    the whole table by id, every run, every record kept. No `updated_after`: a record
-    changed since the bookmark could not be told from one that was not.
+    """Objects whose records may carry no timestamps: the whole table by id, every run,
+    every record kept. v3/v4 campaigns (`id, name, cost`): no `updated_after`, as a record
+    changed since the bookmark could not be told from one that was not; read, the bookmark is
+    the run's bound (`Plan.finish`). v5 objects without any date (dynamic content
+    variations): no replication key, so no bookmark at all.
 
     The walk keeps no state: interrupted, the next run reads the table again (it is small).
-    Read, the bookmark is the run's bound (`Plan.finish`), whatever the records hold.
     """
-
-    v5 = False
 
     def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None,
                  **kwargs: t.Any) -> None:
         super().__init__(stream, start, tie_id, **kwargs)
+        self.v5 = stream.api_version == 5
         self.after_id = 0
 
     @override
     def plan_params(self) -> dict[str, t.Any]:
+        params: dict[str, t.Any]
+        if self.v5:
+            params = self.with_deleted({"fields": self.stream.v5_fields, "limit": self.limit,
+                                        "orderBy": "id ASC"})
+            if self.after_id:
+                params["idGreaterThan"] = self.after_id
+            return params
         params = {"format": "json", "output": "bulk", "limit": self.limit,
                   "sort_by": "id", "sort_order": "ascending", **self.stream.v3_params}
         if self.after_id:
@@ -169,3 +176,8 @@ class FullTablePlan(Plan):
     @override
     def checkpoint(self) -> None:
         pass  # the bookmark stays until the table is read
+
+    @override
+    def finish(self) -> None:
+        if self.stream.replication_key:
+            super().finish()

@@ -19,7 +19,7 @@ from .exports import Exports
 from .http import ApiError, Handler, OAuthError, Request, Response, Router, Server, json_response
 from .knobs import Knobs
 from .legacy import Legacy, xml_error
-from .schema import BY_V5_PATH
+from .schema import BY_V5_PATH, STREAMS
 from .stats import Stats
 from .timefmt import TimeFormatter, parse_iso
 from .timeouts import GatewayTimeout
@@ -151,6 +151,8 @@ class Simulator:
         r("GET", base3 + r"/downloadResults/id/(?P<id>\d+)/file/(?P<file>\d+)",
           lambda q: ex.download(q), "export3", "export_download")
         legacy_extras.register(self, r)
+        r("GET", r"/api/v5/imports", lambda q: self.v5.query(q, STREAMS["imports"]), "v5",
+          "query")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)", self._v5_query, "v5", "query")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)/(?P<id>\w+)", self._v5_read, "v5", "read")
         r("GET,POST", r"/api/(?P<obj>\w+)/version/(?P<v>[34])/do/query", lg.query, "v3", "query")
@@ -165,21 +167,18 @@ class Simulator:
         return self.v5.query(req, spec)
 
     def _v5_account(self, req: Request) -> Response:
-        """The v5 `account` singleton (SRV): the daily limit and today's calls (this one too)."""
+        """The v5 `account` singleton (SRV): one record, `fields` required; its daily limit and
+        today's calls (this one too) are live."""
+        table = self.store.tables["account"]
         limit = int(self.knobs["daily_call_limit"])
         used = self.stats.daily_used(self.tf.local(self.clock.now())[:10])
-        known = {"id": 1, "maximumDailyApiCalls": limit or 100000, "apiCallsUsed": used}
-        wanted = [name.strip() for name in (req.query.get("fields") or "").split(",")
-                  if name.strip()]
-        if not wanted:
-            raise ApiError(224, "Invalid parameter: fields. Required.", status=400)
-        by_lower = {name.lower(): name for name in known}
-        unknown = [name for name in wanted if name.lower() not in by_lower]
-        if unknown:
-            raise ApiError(51, "Invalid parameter: fields. It contains an invalid or unknown "
-                           f"field: {', '.join(unknown)}.", status=400)
-        return json_response({by_lower[name.lower()]: known[by_lower[name.lower()]]
-                              for name in wanted})
+        spec = table.spec
+        with self.store.lock:
+            row = table.row(0)
+        row[spec.index["maximum_daily_api_calls"]] = limit or 100000
+        row[spec.index["api_calls_used"]] = used
+        fields = self.v5.fields(spec, req.query.get("fields"), False)
+        return json_response(self.v5.value(spec, row, fields))
 
     def _v5_read(self, req: Request) -> Response:
         spec = BY_V5_PATH.get(req.params["path"])

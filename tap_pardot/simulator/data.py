@@ -137,8 +137,13 @@ class Store:
     GEN_ORDER = ["users", "campaigns", "lists", "tags", "custom_fields", "prospect_accounts",
                  "prospects", "visitors", "list_memberships", "visitor_activities",
                  "opportunities", "forms", "emails", "visits", "visitor_page_views",
-                 "lifecycle_histories"]
-    GEN_ORDER += ["list_emails", "email_clicks"]  # legacy_extras.py
+                 "lifecycle_histories", "tracker_domains", "folders", "layout_templates",
+                 "custom_redirects", "dynamic_contents", "dynamic_content_variations",
+                 "email_templates", "engagement_studio_programs", "external_activities",
+                 "files", "folder_contents", "form_fields", "form_handlers",
+                 "form_handler_fields", "landing_pages", "lifecycle_stages", "list_emails",
+                 "tagged_objects", "imports", "account"]
+    GEN_ORDER += ["email_clicks"]  # legacy_extras.py
 
     def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
         self.lock = threading.RLock()
@@ -201,6 +206,10 @@ class Store:
             return float(value)
         if kind == "bool":
             return bool(value)
+        if kind == "ints":
+            if not isinstance(value, list) or not all(isinstance(x, int) for x in value):
+                raise ValueError(f"{field} must be a list of integers")
+            return value
         if kind == "objs":
             if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
                 raise ValueError(f"{field} must be a list of objects")

@@ -29,6 +29,27 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "visits": {"count": 200, "clump_size": 0},
     "visitor_page_views": {"count": 300, "clump_size": 0},
     "lifecycle_histories": {"count": 120, "clump_size": 0},
+    # The objects of issue #10 (small: one page each by default)
+    "custom_redirects": {"count": 12, "clump_size": 0},
+    "dynamic_contents": {"count": 12, "clump_size": 0},
+    "dynamic_content_variations": {"count": 30, "clump_size": 0},
+    "email_templates": {"count": 12, "clump_size": 0},
+    "engagement_studio_programs": {"count": 12, "clump_size": 0},
+    "external_activities": {"count": 200, "clump_size": 0},
+    "files": {"count": 12, "clump_size": 0},
+    "folders": {"count": 12, "clump_size": 0},
+    "folder_contents": {"count": 40, "clump_size": 0},
+    "form_fields": {"count": 40, "clump_size": 0},
+    "form_handlers": {"count": 12, "clump_size": 0},
+    "form_handler_fields": {"count": 30, "clump_size": 0},
+    "landing_pages": {"count": 12, "clump_size": 0},
+    "layout_templates": {"count": 12, "clump_size": 0},
+    "lifecycle_stages": {"count": 6, "clump_size": 0},
+    "list_emails": {"count": 12, "clump_size": 0},
+    "tagged_objects": {"count": 40, "clump_size": 0},
+    "tracker_domains": {"count": 12, "clump_size": 0},
+    "imports": {"count": 12, "clump_size": 0},
+    "account": {"count": 1, "clump_size": 0},
     "deleted_fraction": 0.05,
     "updated_fraction": 0.3,
     "out_of_order_fraction": 0.02,
@@ -130,21 +151,27 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "export_generic_procedures": False,  # feature.api.version_5_export_all
     "export_prospect_last_activity": False,  # Prospect/FilterByLastActivity's flag
     "export_email_procedure": False,  # Email/FilterByUpdatedAt's flag
-    "custom_fields_error_code": None,  # e.g. 46 or 49: the custom-fields object answers it
+    "custom_fields_error_code": None,
+    # Form fields' and folder contents' filters and sorts (not in the 2023 definitions):
+    # "airbyte" (updatedAt, as AB uses them) or "amp_labs" (createdAt / none: its map)
+    "v5_added_objects_dates": "airbyte",  # e.g. 46 or 49: the custom-fields object answers it
 }
 
-# v3/v4-only objects and list emails (legacy_extras.py; docs/simulator.md)
+# v3/v4-only objects and list email stats (legacy_extras.py; docs/simulator.md)
 DEFAULT_KNOBS.update({
     "email_clicks": {"count": 300, "clump_size": 0},
-    "list_emails": {"count": 25, "clump_size": 0},
     "list_email_stats_rates": "number",  # v5 stats rates: 12.5, or "percent_text" ("12.50%")
 })
 
+OBJECTS_10 = ("custom_redirects", "dynamic_contents", "dynamic_content_variations",
+              "email_templates", "engagement_studio_programs", "external_activities", "files",
+              "folders", "folder_contents", "form_fields", "form_handlers",
+              "form_handler_fields", "landing_pages", "layout_templates", "lifecycle_stages",
+              "list_emails", "tagged_objects", "tracker_domains", "imports", "account")
 DATA_KNOBS = ("visitor_activities", "prospects", "list_memberships", "visitors",
               "prospect_accounts", "campaigns", "lists", "users", "tags", "custom_fields",
               "opportunities", "forms", "emails", "visits", "visitor_page_views",
-              "lifecycle_histories",
-              "email_clicks", "list_emails",
+              "lifecycle_histories", *OBJECTS_10, "email_clicks",
               "deleted_fraction", "updated_fraction", "out_of_order_fraction", "dst_fraction",
               "data_start")
 

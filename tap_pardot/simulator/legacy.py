@@ -58,6 +58,13 @@ QUERY_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "custom_fields": _keys("id, name, field_id, type, created_at, updated_at, "
                            "is_record_multiple_responses, salesforce_id:crm_id, is_use_values"),
     "tags": _keys("id, name, created_at, updated_at"),
+    # DOC2020 `docs/kb/api-version-4/custom-redirects.md`, `dynamic-content.md`,
+    # `lifecycle-stages.md` (their response examples; the nested campaign and variations are
+    # full-output only)
+    "custom_redirects": _keys("id, name, url, destination_url, created_at, updated_at"),
+    "dynamic_contents": _keys("id, name, embed_code:embedCode, embed_url:embedUrl, "
+                              "based_on:basedOn, created_at, updated_at"),
+    "lifecycle_stages": _keys("id, name, position, is_locked"),
 }
 # `deleted` is documented only for these objects, as a boolean (default false).
 DELETED_PARAM = ("prospects", "list_memberships")

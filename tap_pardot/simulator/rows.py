@@ -184,6 +184,13 @@ def _options(ctx: Ctx, h: int, k: int) -> list[dict[str, Any]] | None:
     return _maybe(h, k, out, 10)
 
 
+def _list_ids(ctx: Ctx, h: int, k: int, least: int) -> list[int] | None:
+    """An engagement program's recipient or suppression lists: ids of generated lists."""
+    n = least + mix(h + k) % 3
+    ids = [ctx.ref("lists", mix(h + k + j)) for j in range(n)]
+    return _maybe(h, k, [i for i in dict.fromkeys(ids) if i is not None], 20)
+
+
 PROSPECT_SPECIAL: dict[str, Callable[[Ctx, int, int, int], Any]] = {
     "campaign_id": _ref("campaigns", 5),
     "prospect_account_id": _ref("prospect_accounts", 15),
@@ -284,6 +291,71 @@ SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
                                 h, k, 1 + mix(h + k) % 6, 30),
                             "next_stage_id": lambda ctx, h, k, c: 1 + mix(h + k) % 6,
                             "seconds_elapsed": lambda ctx, h, k, c: mix(h + k) % 10**7},
+    # The objects of issue #10: references to their parents, hostile text where free text goes.
+    "custom_redirects": {"campaign_id": _ref("campaigns", 20), "name": _tricky(0),
+                         "destination_url": lambda ctx, h, k, c:
+                             f"https://example.com/r/{h % 97}?a=1,b=2",
+                         "tracker_domain_id": _ref("tracker_domains", 30),
+                         "folder_id": _ref("folders", 20)},
+    "dynamic_contents": {"name": _tricky(0), "embed_code": _tricky(30),
+                         "based_on": _choice(["Custom Field: Industry", "Grade", "Score"]),
+                         "folder_id": _ref("folders", 20)},
+    "dynamic_content_variations": {"dynamic_content_id": _ref("dynamic_contents", 0),
+                                   "content": _tricky(10),
+                                   "operator": _choice(["is", "contains", "is greater than"])},
+    "email_templates": {"name": _tricky(0), "subject": _tricky(10),
+                        "type": _choice(["html", "text", "htmlAndText"]),
+                        "sender_options": lambda ctx, h, k, c: _options(ctx, h, k),
+                        "reply_to_options": lambda ctx, h, k, c: _options(ctx, h, k),
+                        "campaign_id": _ref("campaigns", 20)},
+    "engagement_studio_programs": {"name": _tricky(0), "description": _tricky(40),
+                                   "recipient_list_ids": lambda ctx, h, k, c: _list_ids(
+                                       ctx, h, k, 1),
+                                   "suppression_list_ids": lambda ctx, h, k, c: _list_ids(
+                                       ctx, h, k, 0),
+                                   "status": _choice(["draft", "running", "paused", "ended"]),
+                                   "timezone": _choice(["America/New_York", "Europe/Paris"])},
+    "external_activities": {"prospect_id": _ref("prospects", 0),
+                            "type": _choice(["Webinar Attended", "Event, Registered", "Trial"]),
+                            "value": _tricky(30),
+                            "activity_date": lambda ctx, h, k, c: c - mix(h + k) % (5 * 86400)},
+    "files": {"name": _tricky(0), "size": lambda ctx, h, k, c: mix(h + k) % 10**7,
+              "url": lambda ctx, h, k, c: f"https://example.com/l/1/file{h % 997}.pdf",
+              "folder_id": _ref("folders", 10)},
+    "folders": {"name": _tricky(0), "parent_folder_id": _ref("folders", 30),
+                "path": lambda ctx, h, k, c: f"/Marketing/Folder {h % 97}, \"Q{h % 4}\""},
+    "folder_contents": {"folder_id": _ref("folders", 0), "object_name": _tricky(0),
+                        "object_type": _choice(["Form", "LandingPage", "File", "ListEmail"])},
+    "form_fields": {"form_id": _ref("forms", 0), "label": _tricky(10),
+                    "sort_order": lambda ctx, h, k, c: mix(h + k) % 20,
+                    "type": _choice(["Text", "Dropdown", "Checkbox", "Hidden"])},
+    "form_handlers": {"name": _tricky(0), "campaign_id": _ref("campaigns", 10),
+                      "folder_id": _ref("folders", 20)},
+    "form_handler_fields": {"form_handler_id": _ref("form_handlers", 0),
+                            "name": _tricky(0), "data_format": _choice(["text", "email", None])},
+    "landing_pages": {"name": _tricky(0), "description": _tricky(40),
+                      "form_id": _ref("forms", 30), "campaign_id": _ref("campaigns", 10),
+                      "layout_template_id": _ref("layout_templates", 20),
+                      "archive_date": lambda ctx, h, k, c: _maybe(
+                          h, k, f"2026-0{1 + h % 9}-1{h % 10}", 60)},
+    "layout_templates": {"name": _tricky(0), "layout_content": _tricky(20)},
+    "lifecycle_stages": {"name": _choice(["Prospect", "MQL", "SQL", "Won", "Lost, \"late\""]),
+                         "position": lambda ctx, h, k, c: mix(h + k) % 10,
+                         "match_type": _choice(["all", "any"])},
+    "list_emails": {"name": _tricky(0), "subject": _tricky(10),
+                    "campaign_id": _ref("campaigns", 10),
+                    "email_template_id": _ref("email_templates", 30),
+                    "sender_options": lambda ctx, h, k, c: _options(ctx, h, k),
+                    "reply_to_options": lambda ctx, h, k, c: _options(ctx, h, k)},
+    "tagged_objects": {"target_object_type": _choice(["Prospect", "Form", "List", "Campaign"]),
+                       "tag_name": _tricky(0), "tag_id": _ref("tags", 0)},
+    "tracker_domains": {"domain": lambda ctx, h, k, c: f"go{h % 97}.example.com",
+                        "validation_status": _choice(["default", "validated", "not validated"]),
+                        "default_campaign_id": _ref("campaigns", 20)},
+    "imports": {"status": _choice(["Complete", "Failed", "Processing", "Waiting", "Open"]),
+                "origin": _choice(["api", "ui"])},
+    "account": {"company": _tricky(0), "level": _choice(["Advanced"]),
+                "maximum_daily_api_calls": lambda ctx, h, k, c: 100000},
 }
 
 
@@ -341,8 +413,4 @@ SMALL_SPECIAL.update({
         "email_template_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 40, 60),
         "tracker_redirect_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 30, 60),
     },
-    "list_emails": {"campaign_id": _ref("campaigns", 20), "name": _tricky(0),
-                    "subject": _tricky(10), "created_by_id": _ref("users", 20),
-                    "updated_by_id": _ref("users", 20),
-                    "client_type": _choice(["Builder", "Classic", None])},
 })

@@ -27,8 +27,13 @@ PRE_V5_OVERRIDES: dict[str, dict[str, str]] = {
                   "salesforce_campaign_id": "crm_campaign_fid",
                   "salesforce_last_sync": "crm_last_sync"},
     "forms": {**_ARCHIVED, "salesforce_id": "salesforce_fid"},
+    "form_handlers": {**_ARCHIVED, "salesforce_id": "salesforce_fid"},
+    "files": {"salesforce_id": "salesforce_fid"},
+    "imports": {"status": "state"},
     **{n: _ARCHIVED for n in ("list_memberships", "visitors", "prospect_accounts", "campaigns",
-                              "lists", "users")},
+                              "lists", "users", "custom_redirects", "dynamic_contents",
+                              "email_templates", "layout_templates", "lifecycle_stages",
+                              "list_emails", "tracker_domains")},
 }
 
 # Fields that exist only for accounts with a feature flag (SRV schema.yaml `featureFlags`;
@@ -67,6 +72,16 @@ V5_SORT: dict[str, str] = {
     "visits": "id, prospect_id, created_at, updated_at",
     "visitor_page_views": "id, created_at, visitor_id, visit_id",
     "lifecycle_histories": "id, created_at",
+    "custom_redirects": "id", "dynamic_contents": _DATES, "dynamic_content_variations": "id",
+    "email_templates": _DATES, "engagement_studio_programs": _DATES, "external_activities": "id",
+    "files": "id", "folders": "id", "form_handlers": _DATES,
+    "form_handler_fields": "id, form_handler_id, created_at", "landing_pages": _DATES,
+    "layout_templates": "id", "lifecycle_stages": _DATES,
+    "list_emails": _DATES + ", sent_at", "tagged_objects": "id", "tracker_domains": "id",
+    "imports": _DATES,
+    # Objects added after 2023: what Airbyte sends (`updatedAt` filters and sort), and `id`.
+    "form_fields": "id, updated_at", "folder_contents": "id, updated_at",
+    "account": "",
 }
 V5_FILTERS: dict[str, str] = {
     "visitor_activities": _DATES + ", prospect_id, type, visitor_id",
@@ -79,12 +94,30 @@ V5_FILTERS: dict[str, str] = {
     "visits": _DATES + ", visitor_id, prospect_id",
     "visitor_page_views": "id, created_at, visitor_id, visit_id",
     "lifecycle_histories": "id, created_at",
+    "custom_redirects": "id", "dynamic_contents": _DATES,
+    "dynamic_content_variations": "id, dynamic_content_id",
+    "email_templates": _DATES + ", is_one_to_one_email", "engagement_studio_programs": _DATES,
+    "external_activities": "id, activity_date, created_at", "files": "id",
+    "folders": "id, parent_folder_id", "form_handlers": _DATES,
+    "form_handler_fields": "id, form_handler_id, created_at", "landing_pages": _DATES,
+    "layout_templates": "id", "lifecycle_stages": _DATES, "list_emails": _DATES + ", sent_at",
+    "tagged_objects": "id", "tracker_domains": "id",
+    "imports": _DATES + ", status=, is_expired, origin=",
+    "form_fields": "id, updated_at", "folder_contents": "id, updated_at",
+    "account": "",
+}
+# The other reading of the objects added after 2023 (knob `v5_added_objects_dates`,
+# "amp_labs"): the amp-labs filter map as the landscape report quotes it, form fields
+# filterable by createdAt only, folder contents by nothing but id (pardot-v5-objects.md).
+V5_AMP_LABS: dict[str, tuple[str, str]] = {  # stream -> (sorts, filters)
+    "form_fields": ("id, created_at", "id, created_at"),
+    "folder_contents": ("id", "id"),
 }
 V5_NULLABLE = {"prospects": ("user_id",), "opportunities": ("closed_at",),
-               "visits": ("prospect_id",)}
+               "visits": ("prospect_id",), "folders": ("parent_folder_id",)}
 # Objects with a recycle bin but no isDeleted field: deleted rows are never returned (SRV
 # `objects/query/ObjectQueryManager.php`).
-RECYCLE_BIN_HIDDEN = ("custom_fields", "emails", "opportunities")
+RECYCLE_BIN_HIDDEN = ("custom_fields", "emails", "opportunities", "files", "folders")
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -99,10 +132,11 @@ class StreamSpec:
     v3_key: str  # collection key in v3/v4 JSON
     export_object: str | None
     deletable: bool  # has a recycle bin (rows can be deleted)
-    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt|objs), `id` first
+    fields: list[tuple[str, str]]  # (snake name, int|num|str|bool|dt|ints|objs), `id` first
     id_base: int
     v3_sort_by: tuple[str, ...] = ("created_at", "id", "updated_at")
     read_only: tuple[str, ...] = ()  # v5 fields the read endpoint serves but query refuses
+    v5_url: str = ""  # a path outside /api/v5/objects/ (`/api/v5/imports`)
     custom: dict[str, str] = field(default_factory=dict)  # custom field snake -> bare fieldId
     custom_v5: bool = True  # False: the custom fields exist on v3/v4 only (prospect accounts)
     index: dict[str, int] = field(default_factory=dict, init=False)
@@ -115,6 +149,14 @@ class StreamSpec:
     v5_nullable: tuple[str, ...] = field(default=(), init=False)
     _pre_v5: dict[str, str] = field(default_factory=dict, init=False)  # snake -> pre-v5 name
     _from_pre_v5: dict[str, str] = field(default_factory=dict, init=False)
+
+    def rules(self, reading: str) -> tuple[tuple[str, ...], dict[str, str]]:
+        """(sortable fields, filter -> range|date|exact) under a reading of the sources."""
+        alt = V5_AMP_LABS.get(self.name) if reading == "amp_labs" else None
+        if alt is None:
+            return self.v5_sort, self.v5_filters
+        kinds = {"int": "range", "dt": "date"}
+        return _names(alt[0]), {n: kinds.get(self.types[n], "exact") for n in _names(alt[1])}
 
     def __post_init__(self) -> None:
         self.index = {n: i for i, (n, _) in enumerate(self.fields)}
@@ -260,6 +302,104 @@ _FORM = (_f("int", "id, campaign_id, layout_template_id, folder_id, tracker_doma
 _LIFECYCLE = (_f("int", "id, prospect_id, previous_stage_id, next_stage_id, seconds_elapsed")
               + _f("dt", "created_at"))
 
+# The objects below: pardot-v5-objects.md (SRV 2023 field lists, plus the fields Airbyte reads
+# today); nested objects other than sender/reply-to options (engagement programs' schedule,
+# business hours, looping) are left out.
+_CUSTOM_REDIRECT = (_f("int", "id, folder_id, campaign_id, tracker_domain_id, created_by_id, "
+                              "updated_by_id")
+                    + _f("bool", "bitly_is_personalized, is_deleted")
+                    + _f("str", "name, salesforce_id, destination_url, vanity_url_path, "
+                                "vanity_url, tracked_url, url, ga_source, ga_medium, ga_term, "
+                                "ga_content, ga_campaign, bitly_short_url")
+                    + _f("dt", "created_at, updated_at"))
+_DYNAMIC_CONTENT = (_f("int", "id, folder_id, tracker_domain_id, created_by_id, updated_by_id")
+                    + _f("bool", "is_deleted")
+                    + _f("str", "name, based_on, based_on_prospect_api_field_id, embed_code, "
+                                "embed_url, tag_replacement_language, base_content")
+                    + _f("dt", "created_at, updated_at"))
+_VARIATION = (_f("int", "id, dynamic_content_id")
+              + _f("str", "comparison, content, operator, value1, value2"))
+_EMAIL_TEMPLATE = (_f("int", "id, tracker_domain_id, campaign_id, folder_id, created_by_id, "
+                             "updated_by_id")
+                   + _f("bool", "is_one_to_one_email, is_auto_responder_email, is_drip_email, "
+                                "is_list_email, is_deleted")
+                   + _f("str", "name, subject, type, html_message, text_message")
+                   + _f("objs", "sender_options, reply_to_options")
+                   + _f("dt", "created_at, updated_at"))
+_PROGRAM = (_f("int", "id, folder_id, schedule_created_by_id, created_by_id, updated_by_id")
+            + _f("bool", "is_deleted")
+            + _f("str", "name, status, description, timezone, salesforce_id")
+            + _f("ints", "recipient_list_ids, suppression_list_ids")  # arrays of list ids
+            + _f("dt", "created_at, updated_at"))
+_EXTERNAL_ACTIVITY = (_f("int", "id, prospect_id, created_by_id")
+                      + _f("str", "extension, extension_salesforce_id, type, "
+                                  "type_salesforce_id, value")
+                      + _f("dt", "activity_date, created_at"))
+_FILE = (_f("int", "id, size, campaign_id, tracker_domain_id, folder_id, created_by_id, "
+                   "updated_by_id")
+         + _f("bool", "bitly_is_personalized, is_tracked")
+         + _f("str", "name, url, bitly_short_url, vanity_url, vanity_url_path, salesforce_id")
+         + _f("dt", "created_at, updated_at"))
+_FOLDER = (_f("int", "id, parent_folder_id, created_by_id, updated_by_id")
+           + _f("bool", "use_permissions") + _f("str", "name, path")
+           + _f("dt", "created_at, updated_at"))
+_FOLDER_CONTENT = (_f("int", "id, folder_id, object_id, created_by_id, updated_by_id")
+                   + _f("str", "folder_ref, object_type, object_name, object_ref")
+                   + _f("dt", "created_at, updated_at"))
+_FORM_FIELD = (_f("int", "id, form_id, sort_order, created_by_id, updated_by_id")
+               + _f("bool", "has_dependents, has_progressives, has_values, is_required, "
+                            "is_always_display, is_maintain_initial_value, is_do_not_prefill")
+               + _f("str", "prospect_api_field_id, type, data_format, label, error_message, "
+                           "css_classes")
+               + _f("dt", "created_at, updated_at"))
+_FORM_HANDLER = (_f("int", "id, campaign_id, tracker_domain_id, folder_id, created_by_id, "
+                           "updated_by_id")
+                 + _f("bool", "is_data_forwarded, is_always_email, is_cookieless, is_deleted")
+                 + _f("str", "name, salesforce_id, embed_code, success_location, "
+                             "error_location, url")
+                 + _f("dt", "created_at, updated_at"))
+_FORM_HANDLER_FIELD = (_f("int", "id, form_handler_id, created_by_id")
+                       + _f("bool", "is_maintain_initial_value, is_required")
+                       + _f("str", "name, data_format, error_message, prospect_api_field_id")
+                       + _f("dt", "created_at"))
+_LANDING_PAGE = (_f("int", "id, campaign_id, form_id, layout_template_id, layout_table_border, "
+                           "tracker_domain_id, folder_id, created_by_id, updated_by_id")
+                 + _f("bool", "is_deleted, is_do_not_index, is_use_redirect_location, "
+                              "bitly_is_personalized")
+                 + _f("str", "name, salesforce_id, title, description, vanity_url, "
+                             "vanity_url_path, layout_type, redirect_location, bitly_short_url, "
+                             "url, archive_date, script_fragment, layout_css, "
+                             "layout_css_generated")
+                 + _f("dt", "created_at, updated_at"))
+_LAYOUT_TEMPLATE = (_f("int", "id, folder_id, created_by_id, updated_by_id")
+                    + _f("bool", "is_include_default_css, is_deleted")
+                    + _f("str", "name, layout_content, form_content, site_search_content")
+                    + _f("dt", "created_at, updated_at"))
+_LIFECYCLE_STAGE = (_f("int", "id, position") + _f("bool", "is_locked, is_deleted")
+                    + _f("str", "name, match_type") + _f("dt", "created_at, updated_at"))
+_LIST_EMAIL = (_f("int", "id, campaign_id, tracker_domain_id, email_template_id, folder_id, "
+                         "created_by_id, updated_by_id")
+               + _f("bool", "is_paused, is_sent, is_deleted, operational_email, is_operational")
+               + _f("str", "name, subject, client_type, html_message, text_message")
+               + _f("objs", "sender_options, reply_to_options")
+               + _f("dt", "sent_at, created_at, updated_at"))
+_TAGGED_OBJECT = (_f("int", "id, target_id, tag_id, object_id, created_by_id")
+                  + _f("str", "target_object_type, tag_name") + _f("dt", "created_at"))
+_TRACKER_DOMAIN = (_f("int", "id, ssl_requested_by_id, default_campaign_id, created_by_id, "
+                             "updated_by_id")
+                   + _f("bool", "is_primary, is_deleted")
+                   + _f("str", "domain, validation_status, ssl_status, ssl_status_details, "
+                               "https_status, vanity_url_status, tracking_code")
+                   + _f("dt", "validated_at, created_at, updated_at"))
+_IMPORT = (_f("int", "id, created_count, updated_count, error_count, created_by_id")
+           + _f("bool", "is_expired") + _f("str", "status, batches_ref, errors_ref, origin")
+           + _f("dt", "created_at, updated_at"))
+_ACCOUNT = (_f("int", "id, plugin_campaign_id, admin_id, maximum_daily_api_calls, "
+                      "api_calls_used, created_by_id, updated_by_id")
+            + _f("str", "company, level, website, address_one, address_two, city, state, zip, "
+                        "territory, country, phone, fax")
+            + _f("dt", "created_at, updated_at"))
+
 STREAMS: dict[str, StreamSpec] = {
     s.name: s
     for s in [
@@ -294,10 +434,46 @@ STREAMS: dict[str, StreamSpec] = {
         StreamSpec("lifecycle_histories", "lifecycle-histories", "lifecycleHistory",
                    "lifecycleHistory", None, False, _LIFECYCLE, 70000,
                    v3_sort_by=("created_at", "id")),
+        StreamSpec("custom_redirects", "custom-redirects", "customRedirect", "customRedirect",
+                   None, True, _CUSTOM_REDIRECT, 1100),
+        StreamSpec("dynamic_contents", "dynamic-contents", "dynamicContent", "dynamicContent",
+                   None, True, _DYNAMIC_CONTENT, 1300, read_only=("base_content",)),
+        StreamSpec("dynamic_content_variations", "dynamic-content-variations", "", "", None,
+                   False, _VARIATION, 1500),
+        StreamSpec("email_templates", "email-templates", "", "", None, True, _EMAIL_TEMPLATE,
+                   1700, read_only=("html_message", "text_message")),
+        StreamSpec("engagement_studio_programs", "engagement-studio-programs", "", "", None,
+                   True, _PROGRAM, 1900),
+        StreamSpec("external_activities", "external-activities", "", "", "externalActivity",
+                   False, _EXTERNAL_ACTIVITY, 400000),
+        StreamSpec("files", "files", "", "", None, False, _FILE, 2100),
+        StreamSpec("folders", "folders", "", "", None, False, _FOLDER, 2300),
+        StreamSpec("folder_contents", "folder-contents", "", "", None, False, _FOLDER_CONTENT,
+                   2500),
+        StreamSpec("form_fields", "form-fields", "", "", None, False, _FORM_FIELD, 2700),
+        StreamSpec("form_handlers", "form-handlers", "", "", None, True, _FORM_HANDLER, 2900),
+        StreamSpec("form_handler_fields", "form-handler-fields", "", "", None, False,
+                   _FORM_HANDLER_FIELD, 3100),
+        StreamSpec("landing_pages", "landing-pages", "", "", None, True, _LANDING_PAGE, 3300,
+                   read_only=("script_fragment", "layout_css", "layout_css_generated")),
+        StreamSpec("layout_templates", "layout-templates", "", "", None, True,
+                   _LAYOUT_TEMPLATE, 3500),
+        StreamSpec("lifecycle_stages", "lifecycle-stages", "lifecycleStage", "lifecycleStage",
+                   None, True, _LIFECYCLE_STAGE, 3700, v3_sort_by=("id", "position")),
+        StreamSpec("list_emails", "list-emails", "", "", None, True, _LIST_EMAIL, 3900,
+                   read_only=("html_message", "text_message")),
+        StreamSpec("tagged_objects", "tagged-objects", "", "", None, False, _TAGGED_OBJECT,
+                   4100),
+        StreamSpec("tracker_domains", "tracker-domains", "", "", None, True, _TRACKER_DOMAIN,
+                   4300),
+        StreamSpec("imports", "imports", "", "", None, False, _IMPORT, 4500,
+                   v5_url="/api/v5/imports"),
+        StreamSpec("account", "account", "", "", None, False, _ACCOUNT, 1),
     ]
 }
 
-BY_V5_PATH = {s.v5_path: s for s in STREAMS.values()}
+# Objects queried under /api/v5/objects/ (the others have their own path: `v5_url`).
+BY_V5_PATH = {s.v5_path: s for s in STREAMS.values() if not s.v5_url}
 BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
 
 
@@ -307,17 +483,10 @@ BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
 _EMAIL_CLICK = (_f("int", "id, prospect_id, list_email_id, drip_program_action_id, "
                           "email_template_id, tracker_redirect_id")
                 + _f("str", "url") + _f("dt", "created_at"))
-_LIST_EMAIL = (_f("int", "id, campaign_id, created_by_id, updated_by_id, tracker_domain_id, "
-                         "email_template_id, folder_id")
-               + _f("bool", "is_paused, is_sent, is_deleted, is_operational")
-               + _f("str", "name, subject, client_type")
-               + _f("dt", "created_at, updated_at, sent_at"))
-V5_SORT.update({"email_clicks": "id", "list_emails": "id, created_at, updated_at, sent_at"})
-V5_FILTERS.update({"email_clicks": "id", "list_emails": _DATES + ", sent_at"})
+V5_SORT.update({"email_clicks": "id"})
+V5_FILTERS.update({"email_clicks": "id"})
 for _spec in (StreamSpec("email_clicks", "", "emailClick", "emailClick", None, False,
-                         _EMAIL_CLICK, 4_000_000, v3_sort_by=("id",)),
-              StreamSpec("list_emails", "list-emails", "", "", None, True, _LIST_EMAIL,
-                         5_000_000)):
+                         _EMAIL_CLICK, 4_000_000, v3_sort_by=("id",)),):
     STREAMS[_spec.name] = _spec
     if _spec.v5_path:
         BY_V5_PATH[_spec.v5_path] = _spec

@@ -135,10 +135,14 @@ class V5:
         fields = self.fields(spec, q.get("fields"), True)
         return self._page(self._plan(spec, q), fields, None, 0)
 
+    def _rules(self, spec: StreamSpec) -> tuple[tuple[str, ...], dict[str, str]]:
+        """The object's sortable fields and filters, under knob `v5_added_objects_dates`."""
+        return spec.rules(str(self.sim.knobs["v5_added_objects_dates"]))
+
     def _filter_params(self, spec: StreamSpec) -> dict[str, tuple[str, str]]:
         """Query parameter -> (snake, op suffix) for the object's filters."""
         out = {}
-        for snake, kind in spec.v5_filters.items():
+        for snake, kind in self._rules(spec)[1].items():
             for suffix in _OPS[kind]:
                 out[camel(snake) + suffix] = (snake, suffix)
             if snake in spec.v5_nullable:
@@ -169,7 +173,7 @@ class V5:
             raise ApiError(209, "Too many fields have filters: The max number of "
                                 f"{k['v5_max_filtered_fields']} distinct fields with filters "
                                 "was exceeded for this query.", status=400)
-        cols, desc = self._order_by(spec, q.get("orderBy") or "")
+        cols, desc = self._order_by(spec, self._rules(spec)[0], q.get("orderBy") or "")
         return Plan(spec, filters, cols, desc, self._deleted(spec, q.get("deleted")), limit,
                     offset)
 
@@ -180,7 +184,7 @@ class V5:
             if v not in ("true", "false"):
                 raise invalid(f"{p}. Invalid boolean value")
             return snake, "null" if (suffix == "IsNull") == (v == "true") else "notnull", None
-        op = _OPS[spec.v5_filters[snake]][suffix]
+        op = _OPS[self._rules(spec)[1][snake]][suffix]
         try:
             if kind == "dt":
                 return snake, op, parse_atom(v)
@@ -196,7 +200,8 @@ class V5:
         return snake, op, v
 
     @staticmethod
-    def _order_by(spec: StreamSpec, raw: str) -> tuple[tuple[str, ...], bool]:
+    def _order_by(spec: StreamSpec, sortable: tuple[str, ...],
+                  raw: str) -> tuple[tuple[str, ...], bool]:
         """SRV `objects/OrderByParser.php` and `ObjectQueryManager::applyOrderByToDoctrine
         Query`: one direction for all entries, `id` appended in that direction."""
         cols: list[str] = []
@@ -209,7 +214,7 @@ class V5:
             snake = spec.by_camel.get(name)  # exact: no source says orderBy folds case
             if snake is None:
                 raise invalid(f"orderBy. Unknown field name specified: {name}")
-            if snake not in spec.v5_sort:
+            if snake not in sortable:
                 raise invalid(f'orderBy. Field name "{name}" is not sortable.')
             direction = direction.strip().upper() or "ASC"
             if direction not in ("ASC", "DESC"):
@@ -272,7 +277,7 @@ class V5:
                     hits.append(i)
             rows = [table.row(i) for i in hits]
             last = key(hits[-1]) if hits else None
-        out: dict[str, Any] = {"values": [self._value(plan.spec, r, fields) for r in rows]}
+        out: dict[str, Any] = {"values": [self.value(plan.spec, r, fields) for r in rows]}
         headers: dict[str, str] = {}
         total = count + len(hits)
         if more:
@@ -287,8 +292,8 @@ class V5:
                     while len(self.tokens) > 20000:
                         self.tokens.popitem(last=False)
                 out["nextPageToken"] = token
-                out["nextPageUrl"] = (f"{self.sim.url}/api/v5/objects/{plan.spec.v5_path}"
-                                      f"?nextPageToken={quote(token)}")
+                path = plan.spec.v5_url or f"/api/v5/objects/{plan.spec.v5_path}"
+                out["nextPageUrl"] = f"{self.sim.url}{path}?nextPageToken={quote(token)}"
         return json_response(out, headers=headers)
 
     def _timeout(self, plan: Plan, order: list[int], pos: int, step: int,
@@ -330,7 +335,7 @@ class V5:
 
         return match
 
-    def _value(self, spec: StreamSpec, row: list[Any],
+    def value(self, spec: StreamSpec, row: list[Any],
                fields: list[tuple[str, str, list[str] | None]]) -> dict[str, Any]:
         tf = self.sim.tf
         strings = set(self.sim.knobs["v5_prospect_string_fields"]) \
@@ -369,7 +374,7 @@ class V5:
             if table.deleted[i] not in want:
                 raise ApiError(192, "Object specified does not exist", status=404,
                                headers=headers)
-        return json_response(self._value(spec, table.row(i), fields), headers=headers)
+        return json_response(self.value(spec, table.row(i), fields), headers=headers)
 
 
 __all__ = ["V5", "camel", "invalid", "warning_header"]

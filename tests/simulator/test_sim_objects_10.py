@@ -1,0 +1,103 @@
+"""The other readable objects (issue #10): each object's own filters and sorts, recycle
+bins, read-only fields, the imports path and the external-activity export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from .conftest import Api
+
+AFTER = "2025-10-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("path", ["custom-redirects", "files", "folders", "layout-templates",
+                                  "tracker-domains", "tagged-objects", "external-activities",
+                                  "dynamic-content-variations"])
+def test_walked_by_id_objects_refuse_date_sorts_and_filters(api: Api, path: str) -> None:
+    url = f"/api/v5/objects/{path}"
+    assert api.get(url, params={"fields": "id", "orderBy": "updatedAt ASC"}).status_code == 400
+    assert api.get(url, params={"fields": "id", "updatedAtAfter": AFTER}).status_code == 400
+    r = api.get(url, params={"fields": "id", "orderBy": "id ASC", "idGreaterThan": 1})
+    assert r.status_code == 200
+    ids = [v["id"] for v in r.json()["values"]]
+    assert ids == sorted(ids)
+    assert ids
+
+
+def test_external_activities_filter_but_do_not_sort_by_date(api: Api) -> None:
+    url = "/api/v5/objects/external-activities"
+    assert api.get(url, params={"fields": "id", "orderBy": "createdAt"}).status_code == 400
+    r = api.get(url, params={"fields": "id,createdAt", "createdAtAfter": AFTER,
+                             "activityDateBefore": "2030-01-01T00:00:00+00:00"})
+    assert r.status_code == 200
+    assert all(v["createdAt"] > "2025-09-30" for v in r.json()["values"])
+
+
+def test_recycle_bins(api_factory: Callable[..., Api]) -> None:
+    api: Api = api_factory({"deleted_fraction": 0.5})
+    r = api.get("/api/v5/objects/layout-templates",
+                params={"fields": "id,isDeleted", "deleted": "true"})
+    assert r.status_code == 200
+    assert r.json()["values"]
+    assert all(v["isDeleted"] for v in r.json()["values"])
+    # files: a recycle bin without isDeleted (hidden rows); form handler fields: none
+    assert api.get("/api/v5/objects/files", params={"fields": "isDeleted"}).status_code == 400
+    r = api.get("/api/v5/objects/form-handler-fields",
+                params={"fields": "id,formHandlerId", "orderBy": "createdAt ASC"})
+    assert r.status_code == 200
+
+
+def test_read_only_fields_are_refused_on_query(api: Api) -> None:
+    for path, field in (("dynamic-contents", "baseContent"), ("landing-pages", "layoutCss"),
+                        ("email-templates", "htmlMessage"), ("list-emails", "textMessage")):
+        r = api.get(f"/api/v5/objects/{path}", params={"fields": f"id,{field}"})
+        assert r.status_code == 400, path
+        assert r.json()["code"] == 224
+
+
+def test_imports_have_their_own_path(api: Api) -> None:
+    r = api.get("/api/v5/imports", params={"fields": "id,status,isExpired",
+                                           "orderBy": "updatedAt ASC", "status": "Complete"})
+    assert r.status_code == 200
+    assert all(v["status"] == "Complete" for v in r.json()["values"])
+    assert api.get("/api/v5/objects/imports", params={"fields": "id"}).status_code == 404
+
+
+def test_added_objects_per_reading(api_factory: Callable[..., Api]) -> None:
+    sorted_by = {"orderBy": "updatedAt ASC", "updatedAtAfterOrEqualTo": AFTER}
+    airbyte: Api = api_factory()
+    amp: Api = api_factory({"v5_added_objects_dates": "amp_labs"})
+    for path in ("form-fields", "folder-contents"):
+        url = f"/api/v5/objects/{path}"
+        assert airbyte.get(url, params={"fields": "id", **sorted_by}).status_code == 200
+        assert amp.get(url, params={"fields": "id", **sorted_by}).status_code == 400
+    assert amp.get("/api/v5/objects/form-fields", params={
+        "fields": "id", "orderBy": "createdAt ASC", "createdAtAfter": AFTER}).status_code == 200
+
+
+def test_account_singleton(api: Api) -> None:
+    r = api.get("/api/v5/objects/account", params={"fields": "id,company,apiCallsUsed"})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"id", "company", "apiCallsUsed"}
+    assert body["apiCallsUsed"] >= 1
+    assert api.get("/api/v5/objects/account", params={"fields": "id,nope"}).status_code == 400
+
+
+def test_external_activity_export_procedures(api: Api) -> None:
+    for name, args in (("ExternalActivity/FilterByCreatedAt", {"createdAfter": AFTER}),
+                       ("ExternalActivity/FilterByActivityDate", {"activityAfter": AFTER})):
+        r = api.post("/api/v5/exports?fields=id,status", json={"fields": ["id", "createdAt"],
+                                               "procedure": {"name": name, "arguments": args}})
+        assert r.status_code in (200, 201), r.text
+    r = api.post("/api/v5/exports?fields=id,status", json={"fields": ["id"], "procedure": {
+        "name": "ExternalActivity/FilterByCreatedAt",
+        "arguments": {"createdAfter": AFTER, "deleted": "all"}}})
+    assert r.status_code == 400  # no recycle bin: no `deleted` argument
+    r = api.post("/api/export/version/4/do/create", json={
+        "object": "externalActivity",
+        "procedure": {"name": "filter_by_created_at", "arguments": {"created_after": "yesterday"}}})
+    # v5 only here: not among SRV's v3/v4 export objects
+    assert str(r.json()["@attributes"]["err_code"]) == "154"
