@@ -69,10 +69,11 @@ class ProspectAccountsStream(PardotObjectStream):
 
 class ExternalActivitiesStream(PardotObjectStream):
     """Created once, never updated; v5 sorts only by id, so its query is an id walk. Not
-    selected by default: exported (its documented procedure), a run waits minutes on it."""
+    selected by default: exported (its documented procedure), a run waits minutes on it.
+    Queried where today's docs say, else (404) where Pardot's 2023 framework served it."""
 
     name = "external_activities"
-    v5_path = "external-activities"
+    v5_path, v5_path_fallback = "/external-activities", "external-activities"
     v5_order, replication_key = "id", "created_at"
     deletable = False
     export_object, export_procedure = "externalActivity", "filter_by_created_at"
