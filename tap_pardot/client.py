@@ -55,10 +55,11 @@ class PardotAPIError(FatalAPIError):
     """A Pardot error that retrying will not fix; the message is one line."""
 
     def __init__(self, message: str, code: int | None = None,
-                 pardot_message: str = "") -> None:
+                 pardot_message: str = "", status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.pardot_message = pardot_message
+        self.status = status  # the HTTP status, where a reply gave one
 
 
 FIELD_ERRORS = frozenset({51, 180})  # an invalid or unknown field / invalid export fields
@@ -210,6 +211,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
 
     # Declarations (plain data; the export path reads these too)
     v5_path: t.ClassVar[str] = ""  # under /api/v5/objects/, or a path from /api/v5/ ("/imports")
+    v5_path_fallback: t.ClassVar[str] = ""  # another path to try if `v5_path` answers 404
     singleton: t.ClassVar[bool] = False  # one record, no query (v5 `account`): read whole
     v3_object: t.ClassVar[str] = ""
     v3_collection: t.ClassVar[str] = ""
@@ -422,7 +424,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
             self._token_refused(response, code, message)
         if code in RETRIABLE_CODES or status >= 500 or status == 429:
             raise RetriableAPIError(self._error_line(response, code, message), response)
-        raise PardotAPIError(self._error_line(response, code, message), code, message)
+        raise PardotAPIError(self._error_line(response, code, message), code, message, status)
 
     def _token_refused(self, response: requests.Response, code: int | None, msg: str) -> None:
         """Refresh and resend once; refused again means a credentials problem."""

@@ -2,9 +2,11 @@
 
 What differs between objects is all here: the v5 path and the v3/v4 object (none: v5 only,
 skipped on v3/v4), the replication key (`updated_at`, else `created_at` or `sent_at` for
-objects never updated), which are walked by id (no sortable date on that API), which have a
-recycle bin, which the Export API serves, and the v3/v4 names that differ from ours
-(pardot-api.md §6; `is_deleted` is `is_archived` everywhere, see PardotStream.v3_names).
+objects never updated; none for objects read whole: no date, or a singleton), which are
+walked by id (no sortable date on that API; `v5_order_unsure`: a date sort no definition
+confirms, dropped if refused), which have a recycle bin, which the Export API serves, and the
+v3/v4 names that differ from ours (pardot-api.md §6; `is_deleted` is `is_archived`
+everywhere, see PardotStream.v3_names). The README's streams table is generated from these.
 """
 
 from __future__ import annotations
@@ -76,10 +78,11 @@ class ProspectAccountsStream(AccountCustomFieldsMixin, PardotObjectStream):  # t
 
 class ExternalActivitiesStream(PardotObjectStream):
     """Created once, never updated; v5 sorts only by id, so its query is an id walk. Not
-    selected by default: exported (its documented procedure), a run waits minutes on it."""
+    selected by default: exported (its documented procedure), a run waits minutes on it.
+    Queried where today's docs say, else (404) where Pardot's 2023 framework served it."""
 
     name = "external_activities"
-    v5_path = "external-activities"
+    v5_path, v5_path_fallback = "/external-activities", "external-activities"
     v5_order, replication_key = "id", "created_at"
     deletable = False
     export_object, export_procedure = "externalActivity", "filter_by_created_at"

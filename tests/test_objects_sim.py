@@ -67,11 +67,18 @@ def sync_all_new(tmp_path_factory: pytest.TempPathFactory, knobs: dict[str, t.An
         sim.stop()
 
 
-# Form fields' and folder contents' date filters and sorts, per source (AB: updatedAt; the
-# amp-labs map: createdAt or none, where the tap falls back to an id walk).
-@pytest.fixture(scope="module", params=["airbyte", "amp_labs"])
+# Where sources disagree, each reading: form fields' and folder contents' date filters and
+# sorts (AB: updatedAt; the amp-labs map: createdAt or none, where the tap walks ids), and
+# the external activities' query path (today's docs, else Pardot's 2023 framework).
+READINGS = {
+    "docs": {"v5_added_objects_dates": "airbyte", "v5_external_activities_path": "top"},
+    "older": {"v5_added_objects_dates": "amp_labs", "v5_external_activities_path": "objects"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(READINGS))
 def v5(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Synced:
-    return sync_all_new(tmp_path_factory, {"v5_added_objects_dates": request.param})
+    return sync_all_new(tmp_path_factory, READINGS[request.param])
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +102,9 @@ def test_v5_stream_matches_truth(stream: str, v5: Synced) -> None:
     refused = f"Stream {stream}: Pardot refused its updatedAt filter or sort"
     assert (refused in v5.run.stderr) == (
         stream in UNSURE and "v5_added_objects_dates=amp_labs" in v5.label)
+    moved = f"Stream {stream}: /api/v5/external-activities answered 404"
+    assert (moved in v5.run.stderr) == (
+        stream == "external_activities" and "v5_external_activities_path=objects" in v5.label)
     assert len(got) == len(want) > 0, "lost or repeated records"
     if stream == "account":
         got = [{k: v for k, v in r.items() if k not in LIVE_COUNTERS} for r in got]

@@ -115,13 +115,30 @@ class QueryStream(PardotStream):
                             self.replication_key)
         return True
 
+    def refuse_path(self, error: PardotAPIError) -> bool:
+        """True, and the fallback path from now on, if the v5 path answered 404 and the
+        stream declares another (external activities: today's docs and Pardot's 2023
+        framework disagree)."""
+        if (self.api_version != 5 or not self.v5_path_fallback or error.status != 404
+                or "_path_refused" in self.__dict__):
+            return False
+        self.__dict__["_path_refused"] = True
+        self.logger.warning("Stream %s: %s answered 404: reading %s instead", self.name,
+                            self.v5_url_path(self.v5_path),
+                            self.v5_url_path(self.v5_path_fallback))
+        return True
+
+    @staticmethod
+    def v5_url_path(v5_path: str) -> str:
+        """`/api/v5/objects/<v5_path>`, or `/api/v5<v5_path>` for one that starts with `/`."""
+        return f"/api/v5{v5_path}" if v5_path.startswith("/") else f"/api/v5/objects/{v5_path}"
+
     @property
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
         """The query endpoint's path for this API version."""
         if self.api_version == 5:
-            if self.v5_path.startswith("/"):
-                return f"/api/v5{self.v5_path}"
-            return f"/api/v5/objects/{self.v5_path}"
+            refused = "_path_refused" in self.__dict__
+            return self.v5_url_path(self.v5_path_fallback if refused else self.v5_path)
         return f"/api/{self.v3_object}/version/{self.api_version}/do/query"
 
     @override
@@ -182,7 +199,8 @@ class QueryStream(PardotStream):
             except PardotAPIError as exc:
                 # A field this account lacks (or a date filter or sort the object lacks)
                 # fails the whole request, before any row: drop it and start again.
-                if not (self.refuse(exc, self.api_version) or self.refuse_order(exc)):
+                if not (self.refuse(exc, self.api_version) or self.refuse_order(exc)
+                        or self.refuse_path(exc)):
                     raise
                 continue
             finally:

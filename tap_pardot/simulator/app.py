@@ -153,6 +153,7 @@ class Simulator:
         legacy_extras.register(self, r)
         r("GET", r"/api/v5/imports", lambda q: self.v5.query(q, STREAMS["imports"]), "v5",
           "query")
+        r("GET", r"/api/v5/external-activities", self._v5_external_activities, "v5", "query")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)", self._v5_query, "v5", "query")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)/(?P<id>\w+)", self._v5_read, "v5", "read")
         r("GET,POST", r"/api/(?P<obj>\w+)/version/(?P<v>[34])/do/query", lg.query, "v3", "query")
@@ -164,7 +165,20 @@ class Simulator:
         spec = BY_V5_PATH.get(req.params["path"])
         if spec is None:
             raise ApiError(404, "Object not found", status=404)
+        if spec.name == "external_activities":
+            self._external_activities_at(top=False)
         return self.v5.query(req, spec)
+
+    def _external_activities_at(self, top: bool) -> None:
+        """External activities are queried at one path per reading (knob
+        `v5_external_activities_path`): today's docs (3P) `/api/v5/external-activities`, or
+        Pardot's 2023 framework (SRV) `/api/v5/objects/external-activities`; the other 404s."""
+        if (self.knobs["v5_external_activities_path"] == "top") != top:
+            raise ApiError(404, "Not Found", status=404)
+
+    def _v5_external_activities(self, req: Request) -> Response:
+        self._external_activities_at(top=True)
+        return self.v5.query(req, STREAMS["external_activities"])
 
     def _v5_account(self, req: Request) -> Response:
         """The v5 `account` singleton (SRV): one record, `fields` required; its daily limit and

@@ -154,7 +154,10 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "custom_fields_error_code": None,
     # Form fields' and folder contents' filters and sorts (not in the 2023 definitions):
     # "airbyte" (updatedAt, as AB uses them) or "amp_labs" (createdAt / none: its map)
-    "v5_added_objects_dates": "airbyte",  # e.g. 46 or 49: the custom-fields object answers it
+    "v5_added_objects_dates": "airbyte",
+    # Where external activities are queried: "top" (/api/v5/external-activities, today's
+    # docs) or "objects" (/api/v5/objects/external-activities, the 2023 framework)
+    "v5_external_activities_path": "top",  # e.g. 46 or 49: the custom-fields object answers it
 }
 
 # v3/v4-only objects and list email stats (legacy_extras.py; docs/simulator.md)

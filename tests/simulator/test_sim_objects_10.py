@@ -16,7 +16,7 @@ AFTER = "2025-10-01T00:00:00+00:00"
                                   "tracker-domains", "tagged-objects", "external-activities",
                                   "dynamic-content-variations"])
 def test_walked_by_id_objects_refuse_date_sorts_and_filters(api: Api, path: str) -> None:
-    url = f"/api/v5/objects/{path}"
+    url = "/api/v5/" + (path if path == "external-activities" else f"objects/{path}")
     assert api.get(url, params={"fields": "id", "orderBy": "updatedAt ASC"}).status_code == 400
     assert api.get(url, params={"fields": "id", "updatedAtAfter": AFTER}).status_code == 400
     r = api.get(url, params={"fields": "id", "orderBy": "id ASC", "idGreaterThan": 1})
@@ -27,7 +27,7 @@ def test_walked_by_id_objects_refuse_date_sorts_and_filters(api: Api, path: str)
 
 
 def test_external_activities_filter_but_do_not_sort_by_date(api: Api) -> None:
-    url = "/api/v5/objects/external-activities"
+    url = "/api/v5/external-activities"
     assert api.get(url, params={"fields": "id", "orderBy": "createdAt"}).status_code == 400
     r = api.get(url, params={"fields": "id,createdAt", "createdAtAfter": AFTER,
                              "activityDateBefore": "2030-01-01T00:00:00+00:00"})
@@ -101,3 +101,13 @@ def test_external_activity_export_procedures(api: Api) -> None:
         "procedure": {"name": "filter_by_created_at", "arguments": {"created_after": "yesterday"}}})
     # v5 only here: not among SRV's v3/v4 export objects
     assert str(r.json()["@attributes"]["err_code"]) == "154"
+
+
+def test_external_activities_path_per_reading(api_factory: Callable[..., Api]) -> None:
+    params = {"fields": "id", "orderBy": "id ASC"}
+    top: Api = api_factory()
+    assert top.get("/api/v5/external-activities", params=params).status_code == 200
+    assert top.get("/api/v5/objects/external-activities", params=params).status_code == 404
+    older: Api = api_factory({"v5_external_activities_path": "objects"})
+    assert older.get("/api/v5/external-activities", params=params).status_code == 404
+    assert older.get("/api/v5/objects/external-activities", params=params).status_code == 200
