@@ -123,12 +123,16 @@ def stamp(record: dict[str, t.Any]) -> dt.datetime | None:
 
 def compare_table(stream: str, truth: list[dict[str, t.Any]], columns: list[str],
                   rows: list[tuple[t.Any, ...]], zone: zoneinfo.ZoneInfo | None = None,
-                  run_start: dt.datetime | None = None) -> TableReport:
-    """The loaded rows (tuples in `columns` order) against the truth's records, by `id`;
+                  run_start: dt.datetime | None = None,
+                  key: t.Sequence[str] = ("id",)) -> TableReport:
+    """The loaded rows (tuples in `columns` order) against the truth's records, by `key`;
     `zone` is the account's timezone, in which Pardot writes naive times; a record not loaded
     that changed less than two minutes before `run_start` (Pardot's clock) is the next
     run's."""
-    loaded = {row[columns.index("id")]: dict(zip(columns, row, strict=True)) for row in rows}
+    def key_of(record: dict[str, t.Any]) -> t.Any:
+        return record[key[0]] if len(key) == 1 else tuple(record[k] for k in key)
+
+    loaded = {key_of(r): r for r in (dict(zip(columns, row, strict=True)) for row in rows)}
     report = TableReport(rows=len(rows), expected=len(truth))
     left_out = NOT_EXTRACTED.get(stream, set())
     compared = []
@@ -145,7 +149,7 @@ def compare_table(stream: str, truth: list[dict[str, t.Any]], columns: list[str]
     bound = None if run_start is None else run_start.astimezone(dt.timezone.utc) - SETTLE
     expected_ids = set()
     for record in truth:
-        rid = record["id"]
+        rid = key_of(record)
         expected_ids.add(rid)
         got = loaded.get(rid)
         if got is None:
@@ -235,28 +239,37 @@ def postgres_tables(url: str, schema: str = "pardot") -> dict[str, Table]:
     return tables
 
 
-def main(target: str, base_url: str, run_start: str | None = None) -> int:
-    """`target`: a DuckDB file, or a postgresql:// URL (its `pardot` schema)."""
+def main(target: str, base_url: str, run_start: str | None = None, api_version: str = "5"
+         ) -> int:
+    """`target`: a DuckDB file, or a postgresql:// URL (its `pardot` schema); `api_version`:
+    the run's (a stream that version does not serve is not loaded)."""
     postgres = target.startswith(("postgresql://", "postgres://"))
     tables = postgres_tables(target) if postgres else duckdb_tables(target)
-    streams = sim_get(base_url, "/_sim")["streams"]
+    index = sim_get(base_url, "/_sim")
+    counts, versions, keys = index["streams"], index["versions"], index["keys"]
     zone = zoneinfo.ZoneInfo(sim_get(base_url, "/_sim/clock")["timezone"])
     print(f"\nLoaded into {target}, compared value by value with the simulator's truth:")
     print(f"  {'table':<32}{'rows':>8}{'truth':>10}")
     failures = 0
-    for stream in sorted(set(streams) | set(tables)):
+    for stream in sorted(set(versions) | set(tables)):
+        served = int(api_version) in versions.get(stream, ())
+        truth = (sim_get(base_url, f"/_sim/truth/{stream}")["records"]
+                 if stream in versions and served else [])
+        count = counts.get(stream, len(truth))
+        if stream not in tables and not served:
+            print(f"  {stream:<32}{'-':>8}{count:>10}  not on API version {api_version}")
+            continue
         if stream not in tables and stream in NOT_SELECTED_BY_DEFAULT:
-            print(f"  {stream:<32}{'-':>8}{streams[stream]:>10}  not selected (by default)")
+            print(f"  {stream:<32}{'-':>8}{count:>10}  not selected (by default)")
             continue
         if stream not in tables:
-            failures += bool(streams[stream])
-            print(f"  {stream:<32}{'-':>8}{streams[stream]:>10}  NOT LOADED")
+            failures += bool(count)
+            print(f"  {stream:<32}{'-':>8}{count:>10}  NOT LOADED")
             continue
         schema, columns, rows = tables[stream]
-        truth = (sim_get(base_url, f"/_sim/truth/{stream}")["records"]
-                 if stream in streams else [])
         report = compare_table(stream, truth, columns, rows, zone,
-                               instant(run_start) if run_start else None)
+                               instant(run_start) if run_start else None,
+                               keys.get(stream, ("id",)))
         failures += not report.ok
         print("\n".join(render(f"{schema}.{stream}", report)))
     stats = sim_get(base_url, "/_sim/stats")
@@ -271,4 +284,4 @@ def main(target: str, base_url: str, run_start: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:5]))

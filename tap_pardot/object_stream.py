@@ -80,9 +80,13 @@ class PardotObjectStream(QueryStream):
             self.note_skip()
             return
         self.begin_sync()
-        progress = self.progress = StreamProgress(self.name, self.logger,
-                                                  lambda: self.run.gate.calls)
-        self.run.streams += 1
+        # A child stream is read once per parent record: one start line and one count for
+        # all of them; its end line only if a read fails (the run's summary counts it).
+        child, again = bool(self.parent_stream_type), "progress" in self.__dict__
+        if not (child and again):
+            self.progress = StreamProgress(self.name, self.logger, lambda: self.run.gate.calls)
+            self.run.streams += 1
+        progress = self.progress
         outcome = "failed"
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.
@@ -95,7 +99,8 @@ class PardotObjectStream(QueryStream):
                 mode, why = "query", "read for each record of its parent stream"
             else:
                 mode, why = choose_sync_mode(self, context)
-            self.start_line(progress, mode, why, context)
+            if not (child and again):
+                self.start_line(progress, mode, why, context)
             if dry_run:
                 records: t.Iterable[dict[str, t.Any]] = itertools.islice(
                     self.query_records(context), self.ABORT_AT_RECORD_COUNT)
@@ -126,7 +131,8 @@ class PardotObjectStream(QueryStream):
             self.hold_bookmark()
             raise
         finally:
-            progress.end(outcome)
+            if not child or outcome != "done":
+                progress.end(outcome)
 
     def start_line(self, progress: StreamProgress, mode: str, why: str, context: t.Any) -> None:
         """The stream's start line: mode and why, the range from the bookmark (or

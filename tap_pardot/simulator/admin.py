@@ -8,6 +8,7 @@ from typing import Any
 
 from .http import Request, Response, json_response
 from .knobs import DATA_KNOBS
+from .legacy_extras import DERIVED
 from .schema import STREAMS
 from .timefmt import iso_utc, parse_iso
 
@@ -76,7 +77,11 @@ def register(sim: Any, r: Callable[..., None]) -> None:
         return json_response(sim.stats.snapshot())
 
     def truth(req: Request) -> Response:
-        name = _stream(req.params["stream"])
+        name = req.params["stream"]
+        if name in DERIVED:
+            build, key, _ = DERIVED[name]
+            return json_response({"records": build(sim), "key": list(key)})
+        name = _stream(name)
         return Response(200, _truth_stream(sim, name), "application/json; charset=utf-8")
 
     def records(req: Request) -> Response:
@@ -111,6 +116,12 @@ def register(sim: Any, r: Callable[..., None]) -> None:
             "simulator": "tap-pardot Pardot API simulator (the /_sim/ paths are not Pardot)",
             "url": sim.url, "seed": sim.seed, "credentials": sim.credentials,
             "streams": {n: len(t) for n, t in sim.store.tables.items()},
+            # the API versions that serve each stream (a stream not served is not loaded)
+            "versions": {**{n: [v for v in (3, 4, 5) if (spec.v5_path or spec.v5_url
+                                                         if v == 5 else spec.v3_object)]
+                            for n, spec in STREAMS.items()},
+                         **{n: list(d[2]) for n, d in DERIVED.items()}},
+            "keys": {n: list(d[1]) for n, d in DERIVED.items()},
         })
 
     r("GET", r"/_sim", index, "admin", "admin")

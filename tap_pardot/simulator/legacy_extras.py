@@ -262,6 +262,16 @@ def v5_stats(sim: Any, req: Request) -> Response:
     return json_response(body)
 
 
+# Records with no table of their own (nested in other objects' rows, or per list email):
+# their truth, their key and the API versions that serve them, for /_sim/truth and /_sim.
+DERIVED: dict[str, tuple[Any, tuple[str, ...], tuple[int, ...]]] = {
+    "opportunity_prospects": (link_truth, ("opportunity_id", "prospect_id"), (3, 4)),
+    "visitor_referrers": (referrer_truth, ("id",), (3, 4)),
+    "visitor_identified_companies": (company_truth, ("visitor_id",), (3, 4)),
+    "list_email_stats": (stats_truth, ("list_email_id",), (5,)),
+}
+
+
 def register(sim: Any, r: Any) -> None:
     """The routes: the v3/v4 prospect-account describe and the v5 stats of a list email."""
     r("GET,POST", r"/api/prospectAccount/version/(?P<v>[34])/do/describe",
