@@ -180,6 +180,7 @@ class RunContext:
     backoff_factor: float = 1.0
     stopped: StopRun | None = None  # why the run stopped early (the first reason)
     records: int = 0  # records emitted
+    generic_refused: bool = False  # the account refused a generic v5 export (174)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def note_stop(self, reason: StopRun) -> bool:
@@ -214,6 +215,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     export_object: t.ClassVar[str | None] = None
     export_procedure: t.ClassVar[str] = "filter_by_updated_at"
     export_deleted_argument: t.ClassVar[str | None] = None
+    export_generic: t.ClassVar[str | None] = None  # v5 object type of a generic export
     v3_deleted: t.ClassVar[bool] = False  # v3/v4 take `deleted=true|false` (2 walks)
     v3_full_table: t.ClassVar[bool] = False  # v3/v4 records have no time: read whole
     # Property -> its v3/v4 name where that is not the property name (pardot-api.md §6):

@@ -18,7 +18,7 @@ from tap_pardot.query import QueryStream
 from tap_pardot.retry import MAX_TRIES
 from tap_pardot.settings import ConfigError
 from tap_pardot.state import StateError
-from tap_pardot.strategy import AUTO, choose_sync_mode, requested_mode
+from tap_pardot.strategy import AUTO, QUERY, choose_sync_mode, has_pending, requested_mode
 
 # Retried errors that outlasted every try.
 GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exceptions.Timeout)
@@ -27,15 +27,25 @@ GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exce
 class PardotObjectStream(QueryStream):
     """A Pardot object; subclasses only declare names, paths and export procedures."""
 
-    def export_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        """Records through the Export API; in `auto`, a field the export refuses sends the
-        stream to the query path instead, which can deliver it (never a null for it)."""
+    def export_records(self, context: t.Any, mode: str) -> t.Iterable[dict[str, t.Any]]:
+        """Records through the export path's windows (`mode` export or auto); in `auto`, a
+        field the export refuses sends the stream to the query path instead, which can
+        deliver it (never a null for it)."""
         auto = requested_mode(self) == AUTO
         try:
-            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause).records()
+            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause,
+                                  mode=mode).records()
         except FieldsRefused as exc:
             self.logger.info("Stream %s: query mode instead (the export refused a selected "
                              "field: %s)", self.name, exc.pardot_message)
+            yield from self.windowed_query(context)
+
+    def windowed_query(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        """The query path; ranges pending in state (a backfill left by an export run) are
+        read first, each window queried."""
+        if has_pending(self, context):
+            yield from ExportSync(self, context, sleep=self.run.pause, mode=QUERY).records()
+        else:
             yield from self.query_records(context)
 
     @override
@@ -55,10 +65,10 @@ class PardotObjectStream(QueryStream):
                 self.authenticator.update_access_token()  # a test checks credentials always
                 records: t.Iterable[dict[str, t.Any]] = itertools.islice(
                     self.query_records(context), self.ABORT_AT_RECORD_COUNT)
-            elif choose_sync_mode(self, context) == "export":
-                records = self.export_records(context)
             else:
-                records = self.query_records(context)
+                mode = choose_sync_mode(self, context)
+                records = (self.windowed_query(context) if mode == QUERY
+                           else self.export_records(context, mode))
             for record in records:
                 self.run.records += 1
                 yield record

@@ -3,8 +3,10 @@
 What differs between objects is all here: the v5 path and the v3/v4 object (none: v5 only,
 skipped on v3/v4), the replication key (`updated_at`, else `created_at` or `sent_at` for
 objects never updated), which are walked by id (no sortable date on that API), which have a
-recycle bin, which the Export API serves, and the v3/v4 names that differ from ours
-(pardot-api.md §6; `is_deleted` is `is_archived` everywhere, see PardotStream.v3_names).
+recycle bin, which the Export API serves (`export_object`: a documented procedure;
+`export_generic`: a v5-only generic one, see export/spec.py), and the v3/v4 names that
+differ from ours (pardot-api.md §6; `is_deleted` is `is_archived` everywhere, see
+PardotStream.v3_names).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class ProspectAccountsStream(PardotObjectStream):
     export_object, export_deleted_argument = "prospectAccount", "deleted"
 
 
-# -- Query API only ------------------------------------------------------------------------
+# -- Query API, and generic v5 exports where the account has them -------------------------
 
 
 class CampaignsStream(PardotObjectStream):
@@ -76,12 +78,14 @@ class CampaignsStream(PardotObjectStream):
     name = "campaigns"
     v5_path, v3_object, v3_collection = "campaigns", "campaign", "campaign"
     v3_full_table = True
+    export_generic = "Campaign"
 
 
 class ListsStream(PardotObjectStream):
     name = "lists"
     v5_path, v3_object, v3_collection = "lists", "list", "list"
     v3_query_names = {"is_salesforce_visible": "is_crm_visible"}
+    export_generic = "List"
 
 
 class UsersStream(PardotObjectStream):
@@ -89,6 +93,7 @@ class UsersStream(PardotObjectStream):
 
     name = "users"
     v5_path = "users"
+    export_generic = "User"
 
 
 class TagsStream(PardotObjectStream):
@@ -104,6 +109,7 @@ class CustomFieldsStream(PardotObjectStream):
     v5_path = "custom-fields"
     deletable = False
     v3_query_names = {"salesforce_id": "crm_id"}
+    export_generic = "CustomField"
 
 
 class OpportunitiesStream(PardotObjectStream):
@@ -112,6 +118,7 @@ class OpportunitiesStream(PardotObjectStream):
     name = "opportunities"
     v5_path = "opportunities"
     deletable = False
+    export_generic = "Opportunity"
 
 
 class VisitsStream(PardotObjectStream):
@@ -120,6 +127,7 @@ class VisitsStream(PardotObjectStream):
     name = "visits"
     v5_path = "visits"
     deletable = False
+    export_generic = "Visit"
 
 
 class VisitorPageViewsStream(PardotObjectStream):
@@ -129,6 +137,7 @@ class VisitorPageViewsStream(PardotObjectStream):
     v5_path = "visitor-page-views"
     replication_key = "created_at"
     deletable = False
+    export_generic = "VisitorPageView"
 
 
 class EmailsStream(PardotObjectStream):
@@ -148,6 +157,7 @@ class FormsStream(PardotObjectStream):
     v5_path, v3_object, v3_collection = "forms", "form", "form"
     v5_order = "id"
     v3_names = {"is_deleted": "is_archived", "salesforce_id": "salesforce_fid"}
+    export_generic = "Form"
 
 
 class LifecycleHistoriesStream(PardotObjectStream):
@@ -158,6 +168,7 @@ class LifecycleHistoriesStream(PardotObjectStream):
     v3_collection = "lifecycleHistory"
     replication_key = "created_at"
     deletable = False
+    export_generic = "LifecycleHistory"
 
 
 STREAM_TYPES: tuple[type[PardotObjectStream], ...] = (
