@@ -54,6 +54,8 @@ class Ranges:
 
     def done(self, start: dt.datetime, end: dt.datetime) -> None:
         """`[start, end)` was emitted."""
+        if start >= end:
+            return
         left: list[Span] = []
         for lo, hi in self.todo:
             if end <= lo or hi <= start:

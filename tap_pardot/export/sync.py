@@ -161,6 +161,7 @@ class _Step:
     job: _Job | None = None
     first: list[dict[str, t.Any]] = field(default_factory=list)
     after: datetime | None = None
+    skip: bool = False  # past Pardot's clock: left for the next run
 
 
 class _Reader:
@@ -229,6 +230,7 @@ class ExportSync:
         state = stream.get_context_state(context)
         self.history: list[t.Any] = list(state.get("export_history") or [])[-HISTORY:]
         self.ranges = Ranges([], datetime.now().astimezone())
+        self.clock_cap: datetime | None = None  # what Pardot's clock has settled, once known
 
     @property
     def xspec(self) -> ExportSpec:
@@ -336,6 +338,8 @@ class ExportSync:
                 step.job = self._wait(step.job, k, n)  # None: the window is queried
             # The next window's export queues while this one downloads (or is queried).
             nxt = self._prepare(windows[k + 1], k + 1, n) if k + 1 < n else step
+            if step.skip:
+                continue
             if step.job is not None:
                 yield from self._download_window(step.job, k, n)
             else:
@@ -346,6 +350,11 @@ class ExportSync:
         """Resume the window's recorded export, or probe (auto) and create one; or query."""
         if window.start in self._resumable:
             return _Step(window, self._start(window))
+        if self.clock_cap is not None and window.start >= self.clock_cap:
+            self.log.info("Stream %s: window %d of %d: %s starts past what Pardot's clock "
+                          "(an export's createdAt) has settled: left for the next run",
+                          self.stream.name, k + 1, n, window.label())
+            return _Step(window, skip=True)
         if self.mode == QUERY or self._generic_refused():
             return _Step(window)
         if self.mode == AUTO:
@@ -440,7 +449,15 @@ class ExportSync:
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
         self._inflight[window.start] = job
+        self._note_clock(job)
         return job
+
+    def _note_clock(self, job: _Job) -> None:
+        """An export's createdAt is Pardot's clock (the latest known bounds the run): windows
+        past it are skipped, and an export without a createdAt holds data up to it only."""
+        if job.created_at is not None:
+            cap = job.created_at - CLOCK_MARGIN + SLACK
+            self.clock_cap = cap if self.clock_cap is None else max(cap, self.clock_cap)
 
     def _delays(self, window: Window) -> Iterator[float]:
         expected = expected_seconds(self.history, _days(window.end - window.start))
@@ -468,6 +485,7 @@ class ExportSync:
         self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
                       status.id, status.state or "?", window.label())
         self._inflight[window.start] = job
+        self._note_clock(job)
         self._emit_state()  # an interrupted run resumes this export
         return job
 
@@ -635,6 +653,8 @@ class ExportSync:
         window = step.window
         job = self._inflight.pop(window.start, None)
         covered = window.end if job is None else job.covered_until
+        if job is not None and job.created_at is None and self.clock_cap is not None:
+            covered = max(window.start, min(covered, self.clock_cap))
         if job is not None and job.created_at is not None and covered != window.end:
             self.log.info(
                 "Stream %s: export %d was created at %s by Pardot's clock, before the "
