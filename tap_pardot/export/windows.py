@@ -91,8 +91,8 @@ def poll_delays(unit: float, expected: float | None = None) -> Iterator[float]:
 
 def expected_seconds(history: list[t.Any], days: float) -> float | None:
     """How long an export of `days` days should take, from recent ones (`[seconds, days]`
-    pairs, Pardot's createdAt to its last updatedAt): their median rate, scaled to `days`,
-    never below the quickest of them. None without history."""
+    pairs, Pardot's createdAt to its last updatedAt): their median seconds per day, times
+    `days`. None without history."""
     pairs = []
     for item in history:
         try:
@@ -104,7 +104,7 @@ def expected_seconds(history: list[t.Any], days: float) -> float | None:
     if not pairs:
         return None
     rate = statistics.median(seconds / span for seconds, span in pairs)
-    return max(min(seconds for seconds, _ in pairs), rate * max(days, 1 / 24))
+    return rate * max(days, 1 / 24)
 
 
 # Seed 000's growing ranges: the last month, the three months before, the eight before;
