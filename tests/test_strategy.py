@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tap_pardot.settings import Settings
 from tap_pardot.export.spec import export_spec
+from tap_pardot.settings import Settings
 from tap_pardot.strategy import choose_sync_mode
 
 UTC = timezone.utc

@@ -590,11 +590,13 @@ class Exports:
             self.next_id += 1 + (eid * 7919) % 3
         rng = self.sim.rng
         rate = float(k["export_rows_per_second"])
+        scale = float(k["export_time_scale"])
         e = Export(
             id=eid, version=version, obj=obj, spec=spec, procedure=proc, args=args,
             fields=fields, created=self.sim.clock.now_f(),
-            wait=float(k["export_waiting_seconds"]),
-            duration=float(k["export_processing_seconds"]) + (len(rows) / rate if rate else 0),
+            wait=float(k["export_waiting_seconds"]) * scale,
+            duration=(float(k["export_processing_seconds"])
+                      + (len(rows) / rate if rate else 0)) * scale,
             fail=bool(self.sim.knobs.take("export_failure_count")
                       or (k["export_failure_rate"] and rng.random() < k["export_failure_rate"])),
             tz=k["timezone"], rows=rows, bom=bom, max_file_size=size,
