@@ -300,6 +300,7 @@ class ExportSync:
             window = Window(parse_utc(record["window_start"]), parse_utc(record["window_end"]))
             ok = (
                 self.spec is not None
+                and self.mode != QUERY  # query mode cancels them: the queue is freed
                 and int(record["api_version"]) == self.api_version
                 and record.get("signature") == self.signature
                 and any(lo <= window.start < window.end <= hi for lo, hi in self.ranges.todo)
