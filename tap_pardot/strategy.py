@@ -36,10 +36,13 @@ def requested_mode(stream: Stream) -> str:
     return str(settings.stream_sync_modes.get(stream.name) or settings.sync_mode)
 
 
-def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> str:
-    """"export", "auto" (windows, each probed) or "query", for this stream and run; logged."""
+def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None, *,
+                     quiet: bool = False) -> str:
+    """"export", "auto" (windows, each probed) or "query", for this stream and run; logged
+    unless `quiet`."""
     mode, reason = _decide(stream)
-    stream.logger.info("Stream %s: %s mode (%s)", stream.name, mode, reason)
+    if not quiet:
+        stream.logger.info("Stream %s: %s mode (%s)", stream.name, mode, reason)
     return mode
 
 

@@ -198,6 +198,31 @@ def test_three_years_take_about_five_exports(sim_factory: t.Any, tmp_path: Path)
     assert len(counts) == 1, f"the window count changed in the run: {counts}"
 
 
+def test_the_next_streams_first_export_queues_while_files_download(
+        sim_factory: t.Any, tmp_path: Path) -> None:
+    """Two streams: while the first one's last files download, the second one's first
+    export is made (Pardot's queue does not idle); the second stream resumes it."""
+    sim = sim_factory({**FAST, **VISITORS, "prospect_accounts": {"count": 300, "clump_size": 0}})
+    sim.advance(180)
+    run = sync(sim, tmp_path, ["prospect_accounts", "visitors"], sync_mode="export")
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stderr.splitlines()
+    windows = len(sim.exports.describe_all())
+    early = next(k for k, line in enumerate(lines)
+                 if "creating its first export ahead of its turn" in line)
+    first, second = ("prospect_accounts", "visitors") if "visitors" in lines[early] else (
+        "visitors", "prospect_accounts")
+    last = max(k for k, line in enumerate(lines)
+               if f"Stream {first}: window" in line and "downloading" in line)
+    assert early < last + 2  # made before the first stream's last files are read
+    made = re.search(r"created export (\d+)", "\n".join(lines[early:]))
+    assert made is not None
+    assert f"Stream {second}: resuming export {made[1]}" in run.stderr
+    assert calls(sim)["export_create"] == windows  # nothing made twice
+    for stream in (first, second):
+        assert got(run, stream) == truth_in(sim, stream, DATA_START)
+
+
 # -- generic v5 exports --------------------------------------------------------------------
 
 GENERIC_DATA = {**FAST, "campaigns": {"count": 600, "clump_size": 0},

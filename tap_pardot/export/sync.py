@@ -337,8 +337,12 @@ class ExportSync:
                           window.label())
             if step.job is not None:
                 step.job = self._wait(step.job, k, n)  # None: the window is queried
-            # The next window's export queues while this one downloads (or is queried).
-            nxt = self._prepare(windows[k + 1], k + 1, n) if k + 1 < n else step
+            # The next window's export queues while this one downloads (or is queried);
+            # after the last, the next stream's first.
+            if k + 1 < n:
+                nxt = self._prepare(windows[k + 1], k + 1, n)
+            elif step.job is not None:
+                self._prefetch_next_stream()
             if step.skip:
                 continue
             if step.job is not None:
@@ -346,6 +350,28 @@ class ExportSync:
             else:
                 yield from self._read_step(step, k, n)
             self._complete(step)
+
+    def prefetch(self) -> None:
+        """Create the first window's export now, ahead of this stream's turn (the previous
+        stream's files download meanwhile): recorded in state, the sync resumes it."""
+        windows = self.plan()
+        if not windows or windows[0].start in self._resumable:
+            return
+        self.log.info("Stream %s: creating its first export ahead of its turn (the "
+                      "previous stream's files download meanwhile)", self.stream.name)
+        step = self._prepare(windows[0], 0, len(windows))
+        if step.job is None and step.first:
+            self.log.info("Stream %s: its first window is small: read at its turn",
+                          self.stream.name)
+
+    def _prefetch_next_stream(self) -> None:
+        """Have the next stream of the run create its first export (RunContext)."""
+        run = getattr(self.stream, "run", None)
+        finder = getattr(run, "next_stream", None)
+        following = finder(self.stream.name) if finder is not None else None
+        prefetch = getattr(following, "prefetch_export", None)
+        if prefetch is not None:
+            prefetch()
 
     def _prepare(self, window: Window, k: int, n: int) -> _Step:
         """Resume the window's recorded export, or probe (auto) and create one; or query."""
