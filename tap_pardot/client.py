@@ -187,6 +187,9 @@ class RunContext:
     # The selected stream synced after the named one (set by the tap): a stream's export
     # path creates that stream's first export while its own last files download.
     next_stream: t.Callable[[str], t.Any] | None = None
+    # [seconds, days] of this run's exports, all streams: the poll schedule of a stream
+    # without its own recent exports in state.
+    export_history: list[list[float]] = dataclasses.field(default_factory=list)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def note_stop(self, reason: StopRun) -> bool:

@@ -487,7 +487,11 @@ class ExportSync:
             self.clock_cap = cap if self.clock_cap is None else max(cap, self.clock_cap)
 
     def _delays(self, window: Window) -> Iterator[float]:
-        expected = expected_seconds(self.history, _days(window.end - window.start))
+        """The poll waits: from this stream's recent exports, else this run's (the account's
+        other streams)."""
+        run = getattr(self.stream, "run", None)
+        history = self.history or list(getattr(run, "export_history", None) or [])
+        expected = expected_seconds(history, _days(window.end - window.start))
         return poll_delays(self.poll_unit, expected)
 
     def _create(self, window: Window, *, attempt: int) -> _Job:
@@ -695,6 +699,9 @@ class ExportSync:
             seconds = max(0.0, (status.updated_at - status.created_at).total_seconds())
             days = round(_days(window.end - window.start), 3)
             self.history = [*self.history, [seconds, days]][-HISTORY:]
+            shared = getattr(getattr(self.stream, "run", None), "export_history", None)
+            if isinstance(shared, list):
+                shared[:] = [*shared, [seconds, days]][-HISTORY:]
         self._emit_state()
 
     def _emit_state(self) -> None:
