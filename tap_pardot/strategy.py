@@ -5,7 +5,8 @@ by volume (`auto`).
 `auto`. In `auto`, a stream the Export API serves goes through the export path's windows
 (newest first), and each window is probed with one query page before any export is made
 (export/sync.py): a window of a few pages is queried, that page reused, an empty one costs
-that call, a larger one is exported. So the choice rests on volume, not on the span of time:
+that call, a larger one is exported (a range of several windows is probed whole first). So
+the choice rests on volume, not on the span of time:
 
 - An export costs a create, a few reads on the poll schedule and one call per file, whatever
   the row count, and it takes Pardot seconds to minutes.

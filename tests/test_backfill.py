@@ -88,9 +88,12 @@ def test_auto_probes_a_window_and_exports_only_a_large_one(
     assert "pending" not in run.state["bookmarks"]["visitors"]
 
 
-def test_auto_an_empty_range_costs_one_call(sim_factory: t.Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", ["2024-05-01T00:00:00Z", "2022-01-01T00:00:00Z"])
+def test_auto_an_empty_range_costs_one_call(sim_factory: t.Any, tmp_path: Path,
+                                            start: str) -> None:
+    """A month (one window), or two and a half years (windows, probed whole first)."""
     sim = sim_factory({**FAST, **VISITORS})
-    run = sync(sim, tmp_path, "visitors", sync_mode="auto", start_date="2024-05-01T00:00:00Z",
+    run = sync(sim, tmp_path, "visitors", sync_mode="auto", start_date=start,
                end_date="2024-06-01T00:00:00Z")
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.records.get("visitors", []) == []
@@ -98,6 +101,24 @@ def test_auto_an_empty_range_costs_one_call(sim_factory: t.Any, tmp_path: Path) 
     assert calls(sim)["query"] == 1
     final = run.state["bookmarks"]["visitors"]
     assert final["replication_key_value"] == "2024-06-01T00:00:01+00:00"
+    assert "pending" not in final
+
+
+def test_auto_a_small_accounts_backfill_is_a_few_query_pages(sim_factory: t.Any,
+                                                              tmp_path: Path) -> None:
+    """A year back, a thousand visitors: the whole range probed, then queried (the probe's
+    page reused), no export, no window."""
+    sim = sim_factory({**FAST, **VISITORS})
+    sim.advance(180)
+    run = sync(sim, tmp_path, "visitors", sync_mode="auto", start_date="2024-11-20T00:00:00Z",
+               page_size=200)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert got(run, "visitors") == truth_in(sim, "visitors", DATA_START)
+    assert "export_create" not in calls(sim)
+    assert calls(sim)["query"] <= 6  # 1,000 visitors in pages of 200, the probe's reused
+    assert "the whole range" in run.stderr
+    final = run.state["bookmarks"]["visitors"]
+    assert "pending" not in final
 
 
 # -- newest first, the pending queue, a resumed backfill -----------------------------------

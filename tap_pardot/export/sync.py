@@ -6,9 +6,10 @@ three, eight, then a year each), so the newest data lands first. Each window is 
 three ways (`mode`):
 
 - `export`: an export per window;
-- `auto`: a probe first, one query page of the window (PROBE): a window that fits in a few
-  pages (AUTO_QUERY_PAGES, estimated from the time the first page covers) is queried, that
-  page reused; an empty one costs that one call; a larger one is exported;
+- `auto`: a probe first, one query page of the window (`_probe`): a window that fits in a
+  few pages (AUTO_QUERY_PAGES, estimated from the time the first page covers) is queried,
+  that page reused; an empty one costs that one call; a larger one is exported. A range of
+  several windows is probed whole first: a small one is queried whole, without windows;
 - `query`: queried (a run in query mode with ranges pending from an export run).
 
 The next window is probed and its export created as soon as the current export is Complete,
@@ -326,6 +327,16 @@ class ExportSync:
             "mode%s, API v%d)", name, spans, len(windows), self.window_days, self.mode,
             fields, self.api_version,
         )
+        if self.mode == AUTO and len(windows) > 1 and len(self.ranges.todo) == 1 and not (
+                self._resumable):
+            # One probe of the whole range first: a small account's backfill (or an empty
+            # range) is a few query pages, and needs no window at all.
+            whole = Window(*self.ranges.todo[0])
+            step = self._probe(whole, -1, len(windows))
+            if step is not None:
+                yield from self._read_step(step, -1, len(windows))
+                self._complete(step)
+                return
         yield from self._run(windows)
 
     def _run(self, windows: list[Window]) -> Iterator[dict[str, t.Any]]:
@@ -423,20 +434,21 @@ class ExportSync:
         with self.stream.reading(reader), contextlib.suppress(_ProbeDone):
             first.extend(self.stream.query_window(self.context, window.start, window.end))
         reach = reader.first if reader.stopped else window.end
-        where = f"Stream {name}: window {k + 1} of {n} ({days:.1f} days)"
+        where = f"Stream {name}: {_tag(k, n)} ({days:.1f} days)"
         if reach is not None and reach >= window.end:
-            self.log.info("%s: the probe read it whole, %d record(s) in one query page: "
-                          "no export", where, len(first))
+            self.log.info("%s: the probe read it whole, %d record(s) in one query page%s",
+                          where, len(first), ": no export" if k >= 0 else "")
             return _Step(window, first=first, after=window.end)
         if reach is None or reach <= window.start:
             self.log.info("%s: the probe's first page (%d records) tells no reach in time: "
-                          "exporting", where, len(first))
+                          "%s", where, len(first), "exporting" if k >= 0 else "windows")
             return None
         pages = math.ceil((window.end - window.start) / (reach - window.start))
         figure = (f"the first query page ({len(first)} records) reaches "
                   f"{_days(reach - window.start):.2f} of {days:.1f} days: about {pages} pages")
         if pages > AUTO_QUERY_PAGES:
-            self.log.info("%s: %s, more than %d: exporting", where, figure, AUTO_QUERY_PAGES)
+            self.log.info("%s: %s, more than %d: %s", where, figure, AUTO_QUERY_PAGES,
+                          "exporting" if k >= 0 else "in windows, newest first")
             return None
         self.log.info("%s: %s, at most %d: querying", where, figure, AUTO_QUERY_PAGES)
         return _Step(window, first=first, after=reach)
@@ -624,16 +636,16 @@ class ExportSync:
         """The window through the query API (query/__init__.py `query_window`, which logs
         what its records lack next to an export's); its checkpoints move this window only."""
         name = self.stream.name
-        self.log.info("Stream %s: window %d of %d: reading %s through the query API", name,
-                      k + 1, n, window.label())
+        self.log.info("Stream %s: %s: reading %s through the query API", name, _tag(k, n),
+                      window.label())
         rows = 0
         with self.stream.reading(_Reader(self.ranges, window.start)):
             for record in self.stream.query_window(self.context, window.start, window.end):
                 rows += 1
                 self._rows += 1
                 yield record
-        self.log.info("Stream %s: window %d of %d done: %d rows through the query API",
-                      name, k + 1, n, rows)
+        self.log.info("Stream %s: %s done: %d rows through the query API", name,
+                      _tag(k, n), rows)
 
     def _download(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         window, files = job.window, job.status.files
@@ -718,6 +730,11 @@ def _recorded_time(value: t.Any) -> datetime | None:
         return parse_utc(value).replace(microsecond=0) if value else None
     except (TypeError, ValueError):
         return None
+
+
+def _tag(k: int, n: int) -> str:
+    """`window 3 of 7`, or (k = -1) `the whole range`, in logs."""
+    return "the whole range" if k < 0 else f"window {k + 1} of {n}"
 
 
 def _days(span: timedelta) -> float:
