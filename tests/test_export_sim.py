@@ -27,7 +27,7 @@ from tapkit import (
 )
 
 from tap_pardot.clock import SETTLE
-from tap_pardot.export.windows import cut_windows, poll_wait
+from tap_pardot.export.windows import plan_windows, poll_wait
 from tap_pardot.simulator import Simulator
 
 UTC = timezone.utc
@@ -398,9 +398,9 @@ def test_pardots_clock_bounds_the_run_and_later_changes_are_not_lost(
     first = states[-1]["bookmarks"][stream]
     bookmark = parse(first["replication_key_value"])
     assert bookmark <= min(created) - SETTLE + timedelta(seconds=1)
-    planned = cut_windows(parse(DATA_START), bookmark, 30, NY)
+    planned = plan_windows([(parse(DATA_START), bookmark)], 30, NY)
     assert sim.get_stats()["calls_by_kind"]["export_create"] == len(planned)
-    assert len(planned) < len(cut_windows(parse(DATA_START), datetime.now(UTC), 30, NY))
+    assert len(planned) < len(plan_windows([(parse(DATA_START), datetime.now(UTC))], 30, NY))
 
     # Pardot's clock moves on a minute; records are created, updated and deleted then, and
     # the next run comes once they have settled.

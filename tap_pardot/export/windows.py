@@ -20,7 +20,6 @@ the window's bounds, picks it (`RecordConverter.convert(..., window=(after, befo
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 import typing as t
@@ -110,6 +109,7 @@ def expected_seconds(history: list[t.Any], days: float) -> float | None:
 # Seed 000's growing ranges: the last month, the three months before, the eight before;
 # then a year each (MAX_WINDOW).
 GROWTH = (timedelta(days=31), timedelta(days=92), timedelta(days=242))
+TAIL = timedelta(days=31)  # a tail shorter than this joins the last growth step
 
 
 def plan_windows(ranges: list[tuple[datetime, datetime]], days: int,
@@ -126,6 +126,12 @@ def plan_windows(ranges: list[tuple[datetime, datetime]], days: int,
         while cursor > lo:
             width = min(GROWTH[step] if step < len(GROWTH) else MAX_WINDOW, cap)
             start = max(lo, cursor - width)
+            if step == len(GROWTH) - 1 and start > lo:
+                # The last growth step takes a short tail the year windows would leave
+                # (a leap day: three years are a day more than three of MAX_WINDOW).
+                tail = (start - lo) % MAX_WINDOW
+                if tail < TAIL and start - tail - cursor >= -cap:
+                    start -= tail
             if start - lo <= SLACK:  # no export for a second: the window takes it
                 start = lo
             cuts = guard_cuts(tz, start, cursor)
@@ -135,22 +141,4 @@ def plan_windows(ranges: list[tuple[datetime, datetime]], days: int,
                 step += 1
             windows.append(Window(start, cursor))
             cursor = start
-    return windows
-
-
-def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[Window]:
-    """Cut ``[start, end]`` into windows of at most ``days`` days (never over a year)."""
-    if end <= start:
-        return []
-    width = min(timedelta(days=max(1, int(days))), MAX_WINDOW)
-    windows: list[Window] = []
-    edges = [start, *guard_cuts(tz, start, end), end]
-    for lo, hi in itertools.pairwise(edges):
-        cursor = lo
-        while cursor < hi:
-            nxt = min(cursor + width, hi)
-            if hi - nxt <= SLACK:  # no export for a second: the window takes it (MAX_WINDOW
-                nxt = hi  # leaves room for it)
-            windows.append(Window(cursor, nxt))
-            cursor = nxt
     return windows
