@@ -99,7 +99,7 @@ CLOCK_MARGIN = SETTLE
 # create, a few reads and a call per file, and minutes; a query page is one call, at once.
 AUTO_QUERY_PAGES = 10
 HISTORY = 5  # recent export durations kept in state
-UNREFUSED_174 = 174  # unknown procedure name: a flagged procedure is off for the account
+UNKNOWN_PROCEDURE = 174  # a flagged procedure off for the account answers this
 
 
 class ExportError(PardotAPIError):
@@ -413,7 +413,7 @@ class ExportSync:
     def _refuses_generic(self, exc: PardotAPIError) -> bool:
         """174 on a generic procedure: the account's flag is off. Every stream that needs
         one queries for the rest of the run; logged once."""
-        if self.spec is None or not self.spec.generic or exc.code != UNREFUSED_174:
+        if self.spec is None or not self.spec.generic or exc.code != UNKNOWN_PROCEDURE:
             return False
         run = getattr(self.stream, "run", None)
         if not getattr(run, "generic_refused", False):
