@@ -57,7 +57,9 @@ def stream_rows() -> list[list[str]]:
     read it, the sync modes and whether deleted records come with `is_deleted`."""
     rows = []
     for stream in STREAM_TYPES:
-        modes = "export, query" if stream.export_object else "query"
+        modes = ("export, query" if stream.export_object else
+                 "query; export where the account has generic v5 exports"
+                 if stream.export_generic else "query")
         rows.append([stream.name, ",".join(stream.primary_keys),
                      stream.replication_key or "full table", _v5_read(stream),
                      _v3_read(stream), modes, "yes" if stream.deletable else "no"])

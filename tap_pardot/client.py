@@ -9,6 +9,9 @@ checked against, see pyproject.toml):
   also write it in BATCH mode, ahead of the batch that holds the records it covers.
 - `Stream._increment_stream_state()` (query/__init__.py): skipped for a record without a
   replication value (v3/v4 campaigns), which the SDK would warn about record by record.
+- `Stream._write_starting_replication_value()` (object_stream.py `prefetch_export`): what
+  the SDK does first when a stream's sync begins, done earlier for the next stream, whose
+  first export is created while the current stream's last files download.
 - `Tap._validate_config()` and `Tap._config` (tap.py): the SDK's own schema check, extended
   with the rules a JSON schema cannot say (which credentials go together, dates), so a bad
   config is one line; and numbers that Meltano passes as strings ("0.5") made numbers first.
@@ -185,6 +188,13 @@ class RunContext:
     records: int = 0  # records emitted
     streams: int = 0  # streams synced (started)
     started: float = dataclasses.field(default_factory=time.monotonic)
+    generic_refused: bool = False  # the account refused a generic v5 export (174)
+    # The selected stream synced after the named one (set by the tap): a stream's export
+    # path creates that stream's first export while its own last files download.
+    next_stream: t.Callable[[str], t.Any] | None = None
+    # [seconds, days] of this run's exports, all streams: the poll schedule of a stream
+    # without its own recent exports in state.
+    export_history: list[list[float]] = dataclasses.field(default_factory=list)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def note_stop(self, reason: StopRun) -> bool:
@@ -224,6 +234,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     export_object: t.ClassVar[str | None] = None
     export_procedure: t.ClassVar[str] = "filter_by_updated_at"
     export_deleted_argument: t.ClassVar[str | None] = None
+    export_generic: t.ClassVar[str | None] = None  # v5 object type of a generic export
     v3_deleted: t.ClassVar[bool] = False  # v3/v4 take `deleted=true|false` (2 walks)
     v3_full_table: t.ClassVar[bool] = False  # v3/v4 records have no time: read whole
     # Property -> its v3/v4 name where that is not the property name (pardot-api.md §6):

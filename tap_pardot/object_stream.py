@@ -19,7 +19,7 @@ from tap_pardot.query import QueryStream
 from tap_pardot.retry import MAX_TRIES
 from tap_pardot.settings import ConfigError
 from tap_pardot.state import StateError
-from tap_pardot.strategy import AUTO, choose_sync_mode, requested_mode
+from tap_pardot.strategy import AUTO, QUERY, choose_sync_mode, has_pending, requested_mode
 
 # Retried errors that outlasted every try.
 GAVE_UP = (RetriableAPIError, requests.exceptions.ConnectionError, requests.exceptions.Timeout)
@@ -34,15 +34,45 @@ class PardotObjectStream(QueryStream):
         super().__init__(*args, **kwargs)
         quiet_sdk_lines(self.logger)
 
-    def export_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        """Records through the Export API; in `auto`, a field the export refuses sends the
-        stream to the query path instead, which can deliver it (never a null for it)."""
+    def export_records(self, context: t.Any, mode: str) -> t.Iterable[dict[str, t.Any]]:
+        """Records through the export path's windows (`mode` export or auto); in `auto`, a
+        field the export refuses sends the stream to the query path instead, which can
+        deliver it (never a null for it)."""
         auto = requested_mode(self) == AUTO
         try:
-            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause).records()
+            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause,
+                                  mode=mode).records()
         except FieldsRefused as exc:
             self.logger.info("Stream %s: query mode instead (the export refused a selected "
                              "field: %s)", self.name, exc.pardot_message)
+            yield from self.windowed_query(context)
+
+    def prefetch_export(self) -> None:
+        """Create this stream's first export ahead of its turn, while the previous stream's
+        last files download, so Pardot's one-at-a-time queue does not idle; recorded in
+        state, its sync resumes it. Only where its sync would make it (export or auto)."""
+        if self.api_version != 5 and not self.v3_object:
+            return
+        try:
+            mode = choose_sync_mode(self, None)[0]
+            if mode != QUERY:
+                # What the SDK does first when the stream's sync begins (it does it again
+                # then): the starting value its `get_starting_timestamp` reads.
+                self._write_starting_replication_value(None)
+                auto = requested_mode(self) == AUTO
+                ExportSync(self, None, sleep=self.run.pause, mode=mode,
+                           fallback=auto).prefetch()
+        except (AuthError, ConfigError, StateError, PardotAPIError, *GAVE_UP) as exc:
+            # Its own sync meets the problem again, and says so: not the current stream's.
+            self.logger.info("Stream %s: no export created ahead of its turn: %s",
+                             self.name, exc)
+
+    def windowed_query(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
+        """The query path; ranges pending in state (a backfill left by an export run) are
+        read first, each window queried."""
+        if has_pending(self, context):
+            yield from ExportSync(self, context, sleep=self.run.pause, mode=QUERY).records()
+        else:
             yield from self.query_records(context)
 
     @property
@@ -104,10 +134,10 @@ class PardotObjectStream(QueryStream):
             if dry_run:
                 records: t.Iterable[dict[str, t.Any]] = itertools.islice(
                     self.query_records(context), self.ABORT_AT_RECORD_COUNT)
-            elif mode == "export":
-                records = self.export_records(context)
+            elif mode == QUERY:
+                records = self.windowed_query(context)
             else:
-                records = self.query_records(context)
+                records = self.export_records(context, mode)
             key = self.replication_key or ""
             for record in records:
                 self.run.records += 1

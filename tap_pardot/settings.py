@@ -67,11 +67,14 @@ CONFIG_SCHEMA = th.PropertiesList(
     _S("stream_sync_modes", th.ObjectType(additional_properties=th.StringType(
         allowed_values=list(SYNC_MODES))), default={},
        description="Per-stream override of `sync_mode`: stream name -> mode."),
-    _S("export_window_days", th.IntegerType(minimum=1, maximum=365), default=30,
-       description="Width of one export's date window, in days."),
+    _S("export_window_days", th.IntegerType(minimum=1, maximum=365), default=365,
+       description="Upper bound on one export's date window, in days (backfills grow "
+       "windows newest first, a month, three, eight, then a year, up to it)."),
     _S("export_poll_seconds", th.NumberType(exclusive_minimum=0), default=60,
        description="Unit of the export poll schedule: the n-th poll waits "
-       "`export_poll_seconds * ceil(n^2/5 + 1)`."),
+       "`export_poll_seconds * ceil(n^2/5 + 1)`, after a first look within seconds; the "
+       "stream's recent export durations start the schedule near the expected end and "
+       "may shorten the unit for exports that finish fast."),
     _S("export_timeout_hours", th.NumberType(exclusive_minimum=0), default=24,
        description="An export still Processing after this many hours stops the stream "
        "(clear error, state kept); one still Waiting after a quarter of it is canceled, made "

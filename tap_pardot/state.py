@@ -6,6 +6,18 @@ at the bookmark with an id up to its id) is already out. So it is written only a
 covers are out: right away when records are RECORD lines, and in BATCH mode by the SDK right
 after the BATCH message that announces them.
 
+A backfill goes newest first (export/sync.py), so older ranges can be pending below a
+bookmark: they are kept in state, and the bookmark stays a high-water mark with them:
+
+    {"replication_key": "updated_at", "replication_key_value": "2025-11-20T11:58:01+00:00",
+     "pending": [["2022-11-20T12:00:00+00:00", "2025-04-02T05:30:00+00:00"]]}
+
+means: every record stamped before the bookmark was emitted, except those stamped in a
+pending range `[start, end)`. A run fetches the pending ranges too (ExportSync), and an
+incremental run starts from the bookmark. `Ranges` is that bookkeeping; while a run reads
+one window of it, the query path's own checkpoints move only that window's part
+(`reading`).
+
 The SDK keeps "progress markers" too (the highest replication value emitted) and promotes them
 to the bookmark when a stream ends. Rows arrive unsorted (export files, id walks), so the
 markers follow the checkpoints instead, and a run that stops early drops them: its bookmark
@@ -14,6 +26,7 @@ stays at its last checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import typing as t
 
@@ -27,6 +40,61 @@ else:
     _Base = object
 
 MARKERS = "progress_markers"
+PENDING = "pending"
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+class Ranges:
+    """What a run still has to fetch: half-open UTC ranges below `top` (the run's end)."""
+
+    def __init__(self, todo: t.Iterable[Span], top: dt.datetime) -> None:
+        self.top = top
+        self.todo = sorted((lo, hi) for lo, hi in todo if lo < hi)
+
+    def done(self, start: dt.datetime, end: dt.datetime) -> None:
+        """`[start, end)` was emitted."""
+        if start >= end:
+            return
+        left: list[Span] = []
+        for lo, hi in self.todo:
+            if end <= lo or hi <= start:
+                left.append((lo, hi))
+                continue
+            if lo < start:
+                left.append((lo, start))
+            if end < hi:
+                left.append((end, hi))
+        self.todo = left
+
+    def state(self) -> tuple[dt.datetime, list[Span]]:
+        """(bookmark, pending): the bookmark is the start of what is left up to `top`."""
+        if self.todo and self.todo[-1][1] >= self.top:
+            return self.todo[-1][0], self.todo[:-1]
+        return self.top, list(self.todo)
+
+
+def pending_spans(state: t.Mapping[str, t.Any]) -> list[Span]:
+    """The pending ranges a state holds (unreadable entries are an error: StateError)."""
+    spans = []
+    for item in state.get(PENDING) or []:
+        try:
+            lo, hi = parse_utc(item[0]), parse_utc(item[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            msg = f"The state's pending range {item!r} is not a pair of dates"
+            raise StateError(msg) from None
+        spans.append((lo, hi))
+    return spans
+
+
+class RangeReader(t.Protocol):
+    """A run reading one window of its Ranges (see Checkpoints.reading)."""
+
+    ranges: Ranges
+    start: dt.datetime
+
+    def on_checkpoint(self, bookmark: dt.datetime | None) -> None:
+        """Called before a checkpoint inside the window is written (may raise)."""
 
 
 class StateError(ValueError):
@@ -52,6 +120,20 @@ class Checkpoints(_Base):
         with `tie_id`, those at it with id <= tie_id). `extra` keys are merged into this
         stream's state (None deletes a key): exports in flight, a walk's progress.
         """
+        reader: RangeReader | None = self.__dict__.get("_range_reader")
+        if reader is not None:
+            # Inside a window of a run with pending ranges: the window's part before the
+            # bookmark is done, and the state is what the run's ranges leave.
+            at = None if bookmark is None else parse_utc(bookmark)
+            reader.on_checkpoint(at)
+            if at is not None and at > reader.start:
+                reader.ranges.done(reader.start, at)
+            self.checkpoint_ranges(reader.ranges, extra=extra)
+            return
+        self._write(bookmark, tie_id, extra)
+
+    def _write(self, bookmark: str | dt.datetime | None, tie_id: int | None,
+               extra: dict[str, t.Any] | None) -> None:
         state = self.stream_state
         if bookmark is not None:
             value = bookmark.isoformat() if isinstance(bookmark, dt.datetime) else bookmark
@@ -73,6 +155,22 @@ class Checkpoints(_Base):
         self.state_manager.is_flushed = False
         if self.get_batch_config(self.config) is None:  # else the SDK, after each BATCH
             self._write_state_message()
+
+    def checkpoint_ranges(self, ranges: Ranges, *,
+                          extra: dict[str, t.Any] | None = None) -> None:
+        """Checkpoint what `ranges` leave: the bookmark and the pending ranges."""
+        bookmark, pending = ranges.state()
+        spans = [[lo.isoformat(), hi.isoformat()] for lo, hi in pending]
+        self._write(bookmark, None, {**(extra or {}), PENDING: spans or None})
+
+    @contextlib.contextmanager
+    def reading(self, reader: RangeReader) -> t.Iterator[None]:
+        """While the body runs, checkpoints (the query path's) move only `reader`'s window."""
+        self.__dict__["_range_reader"] = reader
+        try:
+            yield
+        finally:
+            self.__dict__.pop("_range_reader", None)
 
     def hold_bookmark(self) -> None:
         """The run stops early: the bookmark stays at the last checkpoint (the SDK would

@@ -1,36 +1,34 @@
-"""Which path fetches a stream's records this run: the Export API or the query API.
+"""Which path fetches a stream's records this run: the Export API, the query API, or both
+by volume (`auto`).
 
 `sync_mode` (and its per-stream override `stream_sync_modes`) is `export`, `query` or
-`auto`. In `auto`, a stream the Export API serves is exported when the range to fetch (from
-its bookmark, or `start_date`, to `end_date` or now) is longer than `AUTO_EXPORT_THRESHOLD`,
-and queried otherwise:
+`auto`. In `auto`, a stream the Export API serves goes through the export path's windows
+(newest first), and each window is probed with one query page before any export is made
+(export/sync.py): a window of a few pages is queried, that page reused, an empty one costs
+that call, a larger one is exported (a range of several windows is probed whole first). So
+the choice rests on volume, not on the span of time:
 
 - An export costs a create, a few reads on the poll schedule and one call per file, whatever
-  the row count, but it takes minutes (the first poll alone waits `export_poll_seconds`).
+  the row count, and it takes Pardot seconds to minutes.
 - A query costs one call per page (1,000 rows on v5, 200 on v3/v4), with no wait.
 
-A first run or a backfill (months of history) is far cheaper as an export; a catch-up of a
-few days on a stream run daily or hourly is faster as a query and its page count stays small.
-In `auto`, an export in flight (recorded in state by an interrupted run) is resumed, and a
-stream with more fields selected than an export takes (150) is queried. The range is
-measured by this machine's clock: if Pardot's is behind, it looks longer than it is, and an
-export chosen for it still stops at Pardot's clock (see export.py).
+A stream with more fields selected than an export takes (150) is queried in `auto`. A
+stream in query mode with ranges pending in state (an interrupted export backfill) reads
+them through the export path's windows, each queried.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
 
-from tap_pardot.export.spec import MAX_FIELDS, export_spec, run_range
-from tap_pardot.progress import span
-from tap_pardot.times import parse_utc
+from tap_pardot.export.spec import MAX_FIELDS, export_spec
+from tap_pardot.export.sync import AUTO, EXPORT, QUERY
+from tap_pardot.state import PENDING
 
 if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream
 
-EXPORT, QUERY, AUTO = "export", "query", "auto"
-AUTO_EXPORT_THRESHOLD = dt.timedelta(days=7)
+__all__ = ["AUTO", "EXPORT", "QUERY", "choose_sync_mode", "has_pending", "requested_mode"]
 
 
 def requested_mode(stream: Stream) -> str:
@@ -40,8 +38,17 @@ def requested_mode(stream: Stream) -> str:
 
 
 def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]:
-    """("export" or "query", why) for this stream and run; the stream's start line says
-    both (progress.py)."""
+    """("export", "auto" (windows, each probed) or "query", why) for this stream and run; the
+    stream's start line says both (progress.py)."""
+    return _decide(stream)
+
+
+def has_pending(stream: Stream, context: dict[str, t.Any] | None) -> bool:
+    """Whether the state holds ranges still to fetch below the bookmark."""
+    return bool(stream.get_context_state(context).get(PENDING))
+
+
+def _decide(stream: Stream) -> tuple[str, str]:
     requested = requested_mode(stream)
     if export_spec(stream) is None:
         if requested == EXPORT:
@@ -57,21 +64,5 @@ def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> tuple[
         return QUERY, why
     if requested == EXPORT:
         return EXPORT, "sync_mode export requested"
-    start, end = run_range(stream, context)
-    recorded = stream.get_context_state(context).get("exports") or [{}]
-    if _same_instant(recorded[0].get("window_start"), start):
-        return EXPORT, "resuming an export recorded in state by an interrupted run"
-    length, limit = end - start, AUTO_EXPORT_THRESHOLD
-    if length <= dt.timedelta(0):
-        return QUERY, "auto: nothing new to fetch"
-    fetch = f"auto: {span(length)} to fetch"
-    if length > limit:
-        return EXPORT, f"{fetch}, more than {span(limit)}"
-    return QUERY, f"{fetch}, at most {span(limit)}"
-
-
-def _same_instant(value: t.Any, instant: dt.datetime) -> bool:
-    try:
-        return bool(value) and parse_utc(str(value)) == instant
-    except ValueError:
-        return False
+    return AUTO, ("auto: each window newest first is probed with one query page, and "
+                  "exported only if it holds more than a few pages")

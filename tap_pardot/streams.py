@@ -4,9 +4,11 @@ What differs between objects is all here: the v5 path and the v3/v4 object (none
 skipped on v3/v4), the replication key (`updated_at`, else `created_at` or `sent_at` for
 objects never updated; none for objects read whole: no date, or a singleton), which are
 walked by id (no sortable date on that API; `v5_order_unsure`: a date sort no definition
-confirms, dropped if refused), which have a recycle bin, which the Export API serves, and the
-v3/v4 names that differ from ours (pardot-api.md §6; `is_deleted` is `is_archived`
-everywhere, see PardotStream.v3_names). The README's streams table is generated from these.
+confirms, dropped if refused), which have a recycle bin, which the Export API serves
+(`export_object`: a documented procedure; `export_generic`: a v5-only generic one, see
+export/spec.py), and the v3/v4 names that differ from ours (pardot-api.md §6; `is_deleted`
+is `is_archived` everywhere, see PardotStream.v3_names). The README's streams table is
+generated from these.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ class ExternalActivitiesStream(PardotObjectStream):
     selected_by_default = False
 
 
-# -- Query API only ------------------------------------------------------------------------
+# -- Query API, and generic v5 exports where the account has them -------------------------
 
 
 class CampaignsStream(PardotObjectStream):
@@ -98,12 +100,14 @@ class CampaignsStream(PardotObjectStream):
     name = "campaigns"
     v5_path, v3_object, v3_collection = "campaigns", "campaign", "campaign"
     v3_full_table = True
+    export_generic = "Campaign"
 
 
 class ListsStream(PardotObjectStream):
     name = "lists"
     v5_path, v3_object, v3_collection = "lists", "list", "list"
     v3_query_names = {"is_salesforce_visible": "is_crm_visible"}
+    export_generic = "List"
 
 
 class UsersStream(PardotObjectStream):
@@ -111,6 +115,7 @@ class UsersStream(PardotObjectStream):
 
     name = "users"
     v5_path = "users"
+    export_generic = "User"
 
 
 class TagsStream(PardotObjectStream):
@@ -126,6 +131,7 @@ class CustomFieldsStream(PardotObjectStream):
     v5_path = "custom-fields"
     deletable = False
     v3_query_names = {"salesforce_id": "crm_id"}
+    export_generic = "CustomField"
 
 
 class OpportunitiesStream(PardotObjectStream):
@@ -134,6 +140,7 @@ class OpportunitiesStream(PardotObjectStream):
     name = "opportunities"
     v5_path = "opportunities"
     deletable = False
+    export_generic = "Opportunity"
 
 
 class VisitsStream(PardotObjectStream):
@@ -142,6 +149,7 @@ class VisitsStream(PardotObjectStream):
     name = "visits"
     v5_path = "visits"
     deletable = False
+    export_generic = "Visit"
 
 
 class VisitorPageViewsStream(PardotObjectStream):
@@ -151,6 +159,7 @@ class VisitorPageViewsStream(PardotObjectStream):
     v5_path = "visitor-page-views"
     replication_key = "created_at"
     deletable = False
+    export_generic = "VisitorPageView"
 
 
 class EmailsStream(PardotObjectStream):
@@ -170,6 +179,7 @@ class FormsStream(PardotObjectStream):
     v5_path, v3_object, v3_collection = "forms", "form", "form"
     v5_order = "id"
     v3_names = {"is_deleted": "is_archived", "salesforce_id": "salesforce_fid"}
+    export_generic = "Form"
 
 
 class LifecycleHistoriesStream(PardotObjectStream):
@@ -180,6 +190,7 @@ class LifecycleHistoriesStream(PardotObjectStream):
     v3_collection = "lifecycleHistory"
     replication_key = "created_at"
     deletable = False
+    export_generic = "LifecycleHistory"
 
 
 # -- Issue #10: the rest of the readable v5 objects (pardot-v5-objects.md, in its order) ------
@@ -201,6 +212,7 @@ class CustomRedirectsStream(PardotObjectStream):
     name = "custom_redirects"
     v5_path, v3_object, v3_collection = "custom-redirects", "customRedirect", "customRedirect"
     v5_order = v3_sort_by = "id"
+    export_generic = "CustomRedirect"
 
 
 class DynamicContentsStream(PardotObjectStream):
@@ -209,6 +221,7 @@ class DynamicContentsStream(PardotObjectStream):
     v3_sort_by = "id"  # v3/v4 document sort_by created_at or id
     v3_query_names = {"embed_code": "embedCode", "embed_url": "embedUrl",
                       "based_on": "basedOn"}
+    export_generic = "DynamicContent"
 
 
 class DynamicContentVariationsStream(PardotObjectStream):
@@ -226,6 +239,7 @@ class EmailTemplatesStream(PardotObjectStream):
 
     name = "email_templates"
     v5_path = "email-templates"
+    export_generic = "EmailTemplate"
 
 
 class EngagementStudioProgramsStream(PardotObjectStream):
@@ -239,6 +253,7 @@ class FilesStream(PardotObjectStream):
     name = "files"
     v5_path, v5_order = "files", "id"
     deletable = False
+    export_generic = "File"
 
 
 class FoldersStream(PardotObjectStream):
@@ -247,6 +262,7 @@ class FoldersStream(PardotObjectStream):
     name = "folders"
     v5_path, v5_order = "folders", "id"
     deletable = False
+    export_generic = "Folder"
 
 
 class FolderContentsStream(PardotObjectStream):
@@ -270,6 +286,7 @@ class FormFieldsStream(PardotObjectStream):
 class FormHandlersStream(PardotObjectStream):
     name = "form_handlers"
     v5_path = "form-handlers"
+    export_generic = "FormHandler"
 
 
 class FormHandlerFieldsStream(PardotObjectStream):
@@ -279,6 +296,7 @@ class FormHandlerFieldsStream(PardotObjectStream):
     v5_path = "form-handler-fields"
     replication_key = "created_at"
     deletable = False
+    export_generic = "FormHandlerField"
 
 
 class LandingPagesStream(PardotObjectStream):
@@ -286,11 +304,13 @@ class LandingPagesStream(PardotObjectStream):
 
     name = "landing_pages"
     v5_path = "landing-pages"
+    export_generic = "LandingPage"
 
 
 class LayoutTemplatesStream(PardotObjectStream):
     name = "layout_templates"
     v5_path, v5_order = "layout-templates", "id"
+    export_generic = "LayoutTemplate"
 
 
 class LifecycleStagesStream(PardotObjectStream):
@@ -299,6 +319,7 @@ class LifecycleStagesStream(PardotObjectStream):
     name = "lifecycle_stages"
     v5_path, v3_object, v3_collection = "lifecycle-stages", "lifecycleStage", "lifecycleStage"
     v3_full_table = True
+    export_generic = "LifecycleStage"
 
 
 class ListEmailsStream(PardotObjectStream):
@@ -306,6 +327,7 @@ class ListEmailsStream(PardotObjectStream):
 
     name = "list_emails"
     v5_path = "list-emails"
+    export_generic = "ListEmail"
 
     def get_child_context(self, record: dict[str, t.Any], context: t.Any) -> dict[str, t.Any]:
         return {"list_email_id": record["id"]}  # list_email_stats reads each one's stats
@@ -323,6 +345,7 @@ class TaggedObjectsStream(PardotObjectStream):
 class TrackerDomainsStream(PardotObjectStream):
     name = "tracker_domains"
     v5_path, v5_order = "tracker-domains", "id"
+    export_generic = "TrackerDomain"
 
 
 class ImportsStream(PardotObjectStream):

@@ -90,6 +90,7 @@ class TapPardot(Tap):
                              authenticator=None)  # type: ignore[arg-type]  # set just below
         authenticator = build_authenticator(self.config, flow, settings, post=post)
         context.authenticator = authenticator
+        context.next_stream = self.next_selected_stream
         if threading.current_thread() is threading.main_thread():
             # Instead of the SDK's handlers (which exit 0 at once): stop at the next safe
             # point, state saved, and say so by the exit status (see main()).
@@ -97,6 +98,12 @@ class TapPardot(Tap):
             signal.signal(signal.SIGINT, context.interrupt)
         RUNS.append(context)
         return context
+
+    def next_selected_stream(self, name: str) -> PardotStream | None:
+        """The selected stream the SDK syncs after `name` (its order: the streams'), if any."""
+        names = [key for key, stream in self.streams.items() if stream.selected]
+        later = names[names.index(name) + 1:] if name in names else []
+        return t.cast("PardotStream", self.streams[later[0]]) if later else None
 
     @override
     def discover_streams(self) -> list[PardotStream]:

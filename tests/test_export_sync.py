@@ -8,6 +8,7 @@ import io
 import itertools
 import logging
 import random
+import types
 import typing as t
 import zoneinfo
 from collections.abc import Iterable
@@ -19,9 +20,10 @@ import pytest
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.export.sync import CLOCK_MARGIN, MAX_ATTEMPTS, ExportError, ExportSync
-from tap_pardot.export.windows import cut_windows, poll_wait
+from tap_pardot.export.windows import plan_windows, poll_wait
 from tap_pardot.limits import StopRun
 from tap_pardot.settings import Settings
+from tap_pardot.state import Checkpoints
 from tap_pardot.times import iso
 
 UTC = timezone.utc
@@ -231,8 +233,15 @@ class FakeExportApi:
         return out.getvalue().encode()
 
 
-class FakeStream:
-    """The parts of PardotStream the export path uses."""
+if t.TYPE_CHECKING:  # Checkpoints is typed as a Stream mixin; this fake is not a Stream
+    _StateWriter = object
+else:
+    _StateWriter = Checkpoints
+
+
+class FakeStream(_StateWriter):
+    """The parts of PardotStream the export path uses; its state is written by the real
+    state writer (state.py Checkpoints)."""
 
     name = "visitors"
     url_base = "http://sim"
@@ -263,6 +272,7 @@ class FakeStream:
         self.query_properties = [f for f in FIELDS if f != "visits"] if queried_less else FIELDS
         self.records = api.records  # what the query API serves
         self.queried: list[tuple[datetime, datetime]] = []
+        self.state_manager = types.SimpleNamespace(is_flushed=True)
 
     def resume_point(self, context: object) -> tuple[datetime, None]:
         value = self.state.get("replication_key_value") or self.config["start_date"]
@@ -291,21 +301,20 @@ class FakeStream:
         for k, row in enumerate(rows, start=1):
             yield convert(row)
             if k % 50 == 0:
-                self.checkpoint(row["updated_at"])
-        self.checkpoint(iso(end))
+                self.checkpoint(row["updated_at"])  # type: ignore[attr-defined]
+        self.checkpoint(iso(end))  # type: ignore[attr-defined]  # Checkpoints' (above)
 
     def get_context_state(self, context: object) -> dict:
         return self.state
 
-    def checkpoint(self, bookmark: str | None = None, *, extra: dict | None = None) -> None:
-        if bookmark is not None:
-            self.state["replication_key"] = "updated_at"
-            self.state["replication_key_value"] = bookmark
-        for key, value in (extra or {}).items():
-            if value is None:
-                self.state.pop(key, None)
-            else:
-                self.state[key] = value
+    @property
+    def stream_state(self) -> dict:
+        return self.state
+
+    def get_batch_config(self, config: object) -> None:
+        return None
+
+    def _write_state_message(self) -> None:
         self.states.append(copy.deepcopy(self.state))
 
 
@@ -366,21 +375,32 @@ def test_full_export_equals_truth(version: int, files: int, wrapped: bool) -> No
         assert all("/export/version/4/" in path for kind, path in api.calls if kind != "download")
 
 
-def test_bookmark_moves_per_window_and_exports_are_recorded() -> None:
+def test_state_per_window_newest_first_with_pending_ranges() -> None:
+    """The newest window first: the bookmark jumps to the end, the older range is pending
+    and shrinks window by window; exports in flight are recorded."""
     api = FakeExportApi(make_records())
     stream = FakeStream(api)
-    run(stream)
-    bookmarks: list[t.Any] = [s.get("replication_key_value") for s in stream.states]
-    assert bookmarks[-1] == iso(END + timedelta(seconds=1))  # everything before it is read
-    assert "exports" not in stream.state
+    out = run(stream)
+    end = END + timedelta(seconds=1)
+    windows = plan_windows([(START, end)], 7, NY)
+    assert creates(api) == len(windows) > 3
     first = stream.states[0]
-    assert "replication_key_value" not in first  # the first create, before any window ends
+    assert first["replication_key_value"] == iso(START)  # the first create: nothing read
     assert first["exports"][0]["id"] == 100
-    assert first["exports"][0]["window_start"] == iso(START)
-    moved = [b for a, b in itertools.pairwise(bookmarks) if a != b]
-    assert moved == sorted(moved)
-    windows = len([c for c in api.calls if c[0] == "create"])
-    assert len(moved) == windows
+    assert first["exports"][0]["window_start"] == iso(windows[0].start)  # the newest
+    moved = [s for a, s in itertools.pairwise(stream.states)
+             if (a.get("replication_key_value"), a.get("pending"))
+             != (s.get("replication_key_value"), s.get("pending"))]
+    assert len(moved) == len(windows)  # once per window
+    for k, state in enumerate(moved[:-1]):
+        assert state["replication_key_value"] == iso(end)
+        assert state["pending"] == [[START.isoformat(), windows[k].start.isoformat()]]
+    assert stream.state["replication_key_value"] == iso(end)
+    assert "pending" not in stream.state
+    assert "exports" not in stream.state
+    # The first records out are the newest window's.
+    newest = [r for r in out if datetime.fromisoformat(r["updated_at"]) >= windows[0].start]
+    assert out[: len(newest)] == newest
 
 
 def test_pipelined_calls_and_count() -> None:
@@ -428,9 +448,10 @@ def test_resume_uses_the_recorded_export() -> None:
     api.calls.clear()
     out = run(FakeStream(api, state=saved, export_window_days=30))
     assert api.calls[0] == ("read", "/api/v5/exports/100")
+    recorded = api.exports[100]["body"]["procedure"]["arguments"]["updatedAfter"]
     afters = [e["body"]["procedure"]["arguments"]["updatedAfter"]
               for i, e in api.exports.items() if i > 100]
-    assert iso(START - timedelta(seconds=1)) not in afters  # the first window not again
+    assert recorded not in afters  # the recorded window not again
     assert by_id(out) == truth(records)
 
 
@@ -452,13 +473,14 @@ def test_failed_export_is_retried_once_then_the_window_is_queried() -> None:
     assert [kind for kind, _ in api.calls].count("create") == 2
     assert stream.queried == []
 
-    # Both exports of the first window fail: it is queried, the next windows exported.
+    # Both exports of the first (newest) window fail: it is queried, the next exported.
     end = START + timedelta(days=10)
     api = FakeExportApi(records, fail=MAX_ATTEMPTS)
     stream = FakeStream(api, end_date=iso(end))
     out = run(stream)
     assert MAX_ATTEMPTS == 2
-    assert stream.queried == [(START, START + timedelta(days=7))]
+    newest, older = plan_windows([(START, end + timedelta(seconds=1))], 7, NY)
+    assert stream.queried == [(newest.start, newest.end)]
     assert creates(api) == 3  # two for the first window, one for the second
     assert [api.exports[i]["state"] for i in sorted(api.exports)] == [
         "Failed", "Failed", "Complete"]
@@ -467,15 +489,15 @@ def test_failed_export_is_retried_once_then_the_window_is_queried() -> None:
     assert by_id(out) == truth(records, end=end)
     assert stream.state["replication_key_value"] == iso(end + timedelta(seconds=1))
     assert "exports" not in stream.state
-    bookmarks = [s["replication_key_value"] for s in stream.states if "replication_key_value" in s]
-    assert bookmarks == sorted(bookmarks, key=datetime.fromisoformat)  # never backwards
-    assert iso(START + timedelta(days=7)) in bookmarks  # the queried window's end
-    # While the window is queried, the next window's export is in state (queued meanwhile).
-    during = [s for s in stream.states if s.get("replication_key_value", "") < iso(
-        START + timedelta(days=7)) and s.get("replication_key_value")]
+    assert "pending" not in stream.state
+    # The query's own checkpoints move the bookmark inside the newest window, and the
+    # older range stays pending meanwhile, its export in state (queued meanwhile).
+    during = [s for s in stream.states
+              if newest.start < datetime.fromisoformat(s["replication_key_value"]) < newest.end]
     assert during
-    assert all(s["exports"][0]["window_start"] == iso(START + timedelta(days=7))
-               for s in during)
+    for state in during:
+        assert state["pending"] == [[START.isoformat(), newest.start.isoformat()]]
+        assert state["exports"][0]["window_start"] == iso(older.start)
 
 
 def test_a_queried_window_has_the_records_of_query_mode() -> None:
@@ -485,7 +507,8 @@ def test_a_queried_window_has_the_records_of_query_mode() -> None:
     end = START + timedelta(days=10)
     stream = FakeStream(api, end_date=iso(end), queried_less=True)
     out = run(stream)
-    first = [r for r in out if datetime.fromisoformat(r["updated_at"]) < START + timedelta(days=7)]
+    newest = plan_windows([(START, end + timedelta(seconds=1))], 7, NY)[0]
+    first = [r for r in out if datetime.fromisoformat(r["updated_at"]) >= newest.start]
     assert first
     assert all("visits" not in r for r in first)
     assert all("visits" in r for r in out if r not in first)
@@ -531,7 +554,8 @@ def test_an_export_waiting_too_long_is_canceled_then_the_window_queried(refused:
     assert kinds.count("cancel") == 2
     if not refused:
         assert api.exports[100]["state"] == api.exports[101]["state"] == "Canceled"
-    assert stream.queried == [(START, START + timedelta(days=7))]
+    newest = plan_windows([(START, end + timedelta(seconds=1))], 7, NY)[0]
+    assert stream.queried == [(newest.start, newest.end)]
     assert by_id(out) == truth(records, end=end)
     assert stream.state["replication_key_value"] == iso(end + timedelta(seconds=1))
     assert "exports" not in stream.state
@@ -556,7 +580,8 @@ def test_timeout_keeps_the_export_for_the_next_run() -> None:
         run(stream)
     assert stream.state["exports"][0]["id"] == 100
     reads = [kind for kind, _ in api.calls].count("read")
-    assert reads == 4  # polls at 5, 15, 25 and 40 s; 40 s is past the 36 s timeout
+    # A first look at 3 s, then the schedule: 8, 18, 28 and 43 s, past the 36 s timeout.
+    assert reads == 5
 
 
 def test_expired_export_in_state_is_created_again() -> None:
@@ -565,7 +590,8 @@ def test_expired_export_in_state_is_created_again() -> None:
     end = START + timedelta(days=3)
     stream = FakeStream(api, end_date=iso(end))
     run(stream)
-    recorded = {"id": 100, "window_start": iso(START), "window_end": iso(end), "api_version": 5,
+    recorded = {"id": 100, "window_start": iso(START),
+                "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
                 "signature": export_sync(stream).signature, "created_at": iso(START)}
     api.exports[100]["expired"] = True
     api.calls.clear()
@@ -574,9 +600,10 @@ def test_expired_export_in_state_is_created_again() -> None:
     assert by_id(out) == truth(records, end=end)
 
 
-def test_a_stop_part_way_keeps_the_bookmark_at_the_last_whole_window() -> None:
-    """Budget or daily limit mid-window: the bookmark stays at the last whole window (the
-    stream drops the SDK's progress markers then: see state.hold_bookmark)."""
+def test_a_stop_part_way_keeps_the_state_at_the_last_whole_window() -> None:
+    """Budget or daily limit mid-window: the state stays at the last whole window, the
+    newest (the stream drops the SDK's progress markers then: see state.hold_bookmark), and
+    the next run resumes the older range's export and reads the rest, nothing twice."""
     records = make_records()
     api = FakeExportApi(records, files=3)
     stream = FakeStream(api)
@@ -588,10 +615,26 @@ def test_a_stop_part_way_keeps_the_bookmark_at_the_last_whole_window() -> None:
         return served(method, url, **kw)
 
     stream.pardot_request = budget_spent
+    first: list[dict] = []
+    sync = export_sync(stream, sleep=Clock().sleep)
     with pytest.raises(StopRun):
-        run(stream)
-    assert stream.state["replication_key_value"] == iso(START + timedelta(days=7))
-    assert stream.state["exports"][0]["window_start"] == iso(START + timedelta(days=7))
+        first.extend(sync.records())
+    end = END + timedelta(seconds=1)
+    windows = plan_windows([(START, end)], 7, NY)
+    saved = copy.deepcopy(stream.states[-1])
+    assert saved["replication_key_value"] == iso(end)
+    assert saved["pending"] == [[START.isoformat(), windows[0].start.isoformat()]]
+    # The window being downloaded and the next one's (queued meanwhile) are in flight.
+    assert [e["window_start"] for e in saved["exports"]] == [iso(windows[2].start),
+                                                            iso(windows[1].start)]
+    emitted = [r for r in first if datetime.fromisoformat(r["updated_at"]) >= windows[0].start]
+    assert by_id(emitted) == truth(records, start=windows[0].start)
+
+    api.calls.clear()
+    again = run(FakeStream(api, state=copy.deepcopy(saved)))
+    assert api.calls[0] == ("read", f"/api/v5/exports/{saved['exports'][1]['id']}")
+    assert ("read", f"/api/v5/exports/{saved['exports'][0]['id']}") in api.calls
+    assert by_id(again) == truth(records, end=windows[0].start - timedelta(seconds=1))
 
 
 def test_a_window_without_rows_still_moves_the_bookmark() -> None:
@@ -608,7 +651,8 @@ def test_a_recorded_export_pardot_no_longer_knows_is_made_again() -> None:
     api = FakeExportApi(records)
     end = START + timedelta(days=3)
     stream = FakeStream(api, end_date=iso(end))
-    recorded = {"id": 999, "window_start": iso(START), "window_end": iso(end), "api_version": 5,
+    recorded = {"id": 999, "window_start": iso(START),
+                "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
                 "signature": export_sync(stream).signature, "created_at": iso(START)}
     out = run(FakeStream(api, state={"exports": [recorded]}, end_date=iso(end)))
     assert [kind for kind, _ in api.calls][:2] == ["read", "create"]
@@ -643,13 +687,17 @@ def creates(api: FakeExportApi) -> int:
 
 @pytest.mark.parametrize(("version", "naive"), [(5, False), (4, True)])
 def test_bookmark_and_plan_stop_at_pardots_clock(version: int, naive: bool) -> None:
-    """end_date (or now) past Pardot's clock: no window past it, the bookmark below it."""
+    """end_date (or now) past Pardot's clock, which the replies' Date did not tell: the
+    newest window's export tells it (createdAt); the later windows past it are skipped,
+    left for the next run, and the bookmark stays below it."""
     records = make_records()
     server_now = START + timedelta(days=17, hours=12, seconds=7)
     api = FakeExportApi(records, clock=server_now, naive_clock=naive, wrapped=version < 5)
     stream = FakeStream(api, api_version=version)  # 7-day windows to END, 49 days on
     out = run(stream)
-    assert creates(api) == 3  # [0, 7), [7, 14), [14, 21) days: the third holds Pardot's now
+    # The newest window's export (empty: made before it), then [14, 21), [7, 14), [0, 7)
+    # days: the first of them holds Pardot's now.
+    assert creates(api) == 4
     settled = server_now - CLOCK_MARGIN  # what the export holds for sure
     bookmark = settled + timedelta(seconds=1)
     assert stream.state["replication_key_value"] == iso(bookmark)
@@ -664,7 +712,9 @@ def test_bookmark_and_plan_stop_at_pardots_clock(version: int, naive: bool) -> N
     api.records = [*changed, *records[5:]]
     api.calls.clear()
     out = run(FakeStream(api, state=copy.deepcopy(stream.state), api_version=version))
-    assert creates(api) == 2  # [B, B + 7 d], [B + 7 d, B + 14 d] holds the new now
+    cap = api.clock - CLOCK_MARGIN + timedelta(seconds=1)
+    windows = plan_windows([(bookmark, END + timedelta(seconds=1))], 7, NY)
+    assert creates(api) == 1 + len([w for w in windows[1:] if w.start < cap])
     assert {r["id"] for r in changed} <= {r["id"] for r in out}
     assert by_id(out) == truth(api.records, start=bookmark, end=api.clock - CLOCK_MARGIN)
     assert stream.state["replication_key_value"] == iso(bookmark)  # the first run's copy
@@ -677,7 +727,7 @@ def test_a_window_ending_well_before_pardots_clock_keeps_its_end() -> None:
     run(stream)
     end = END + timedelta(seconds=1)  # the read bound is END: [START, END + 1 s)
     assert stream.state["replication_key_value"] == iso(end)
-    assert creates(api) == len(cut_windows(START, end, 7, NY))
+    assert creates(api) == len(plan_windows([(START, end)], 7, NY))
 
 
 def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
@@ -693,10 +743,15 @@ def test_resumed_export_is_bounded_by_its_own_creation_time() -> None:
     api.calls.clear()
     resumed = FakeStream(api, state=copy.deepcopy(saved))
     out = run(resumed)
-    assert creates(api) == 0  # the recorded export, and no window past Pardot's clock
+    # The recorded export (the newest window's, empty: it holds data up to its createdAt),
+    # and the window holding that clock, whose export, made now, holds it whole; none past.
+    assert creates(api) == 1
     settled = server_now - CLOCK_MARGIN
-    assert resumed.state["replication_key_value"] == iso(settled + timedelta(seconds=1))
-    assert by_id(out) == truth(records, end=settled)
+    windows = plan_windows([(START, END + timedelta(seconds=1))], 7, NY)
+    holding = next(w for w in windows if w.start <= settled < w.end)
+    assert resumed.state["replication_key_value"] == iso(holding.end)
+    assert "pending" not in resumed.state
+    assert by_id(out) == truth(records, end=holding.end - timedelta(seconds=1))
 
     # A read reply without createdAt: the time recorded in state still bounds the bookmark.
     api.clock, api.calls = None, []

@@ -6,7 +6,7 @@ import itertools
 import threading
 import time
 import zoneinfo
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
 import requests
@@ -26,7 +26,7 @@ from tap_pardot.export.windows import (
     MAX_WINDOW,
     SLACK,
     Window,
-    cut_windows,
+    plan_windows,
     poll_wait,
 )
 from tap_pardot.times import fall_backs, server_time
@@ -52,21 +52,49 @@ def test_poll_schedule_follows_the_seed_formula() -> None:
 # -- windows ------------------------------------------------------------------------------
 
 
+def cut_windows(start: datetime, end: datetime, days: int, tz: tzinfo) -> list[Window]:
+    """The windows of `[start, end)`, oldest first (the tap plans them newest first)."""
+    return sorted(plan_windows([(start, end)], days, tz), key=lambda w: w.start)
+
+
 def test_windows_are_contiguous_and_capped() -> None:
     start, end = utc("2025-01-01T00:00:00+00:00"), utc("2025-03-20T12:00:00+00:00")
     windows = cut_windows(start, end, 30, UTC)
     assert windows[0].start == start
     assert windows[-1].end == end
     assert all(a.end == b.start for a, b in itertools.pairwise(windows))
-    assert [w.end - w.start for w in windows[:2]] == [timedelta(days=30)] * 2
+    assert [w.end - w.start for w in windows[-2:]] == [timedelta(days=30)] * 2  # the newest
+    assert plan_windows([(start, end)], 30, UTC)[0] == windows[-1]  # newest first
     assert cut_windows(end, end, 30, UTC) == []
     assert cut_windows(end, start, 30, UTC) == []
+
+
+def test_windows_grow_newest_first() -> None:
+    """Seed 000: the last month, the three months before, the eight before, then a year."""
+    start, end = utc("2022-06-01T00:00:00+00:00"), utc("2025-06-01T00:00:00+00:00")
+    windows = plan_windows([(start, end)], 365, UTC)
+    days = [(w.end - w.start) for w in windows]
+    assert days[:2] == [timedelta(days=31), timedelta(days=92)]
+    # Eight months, and the day (plus slack seconds) three years hold over three of
+    # MAX_WINDOW (a leap day): no export for a day's tail.
+    assert days[2] == timedelta(days=243, seconds=4)
+    assert days[3] == days[4] == MAX_WINDOW
+    assert len(windows) == 5  # three years: five exports
+    assert windows[0].end == end
+    assert windows[-1].start == start
+    assert all(a.start == b.end for a, b in itertools.pairwise(windows))
+    # Pending ranges too: newest range first, the growth going on across them.
+    two = plan_windows([(start, utc("2023-01-01T00:00:00+00:00")),
+                        (utc("2025-05-01T00:00:00+00:00"), end)], 365, UTC)
+    assert two[0] == Window(utc("2025-05-01T00:00:00+00:00"), end)
+    assert two[1].end == utc("2023-01-01T00:00:00+00:00")
+    assert two[1].end - two[1].start == timedelta(days=92)
 
 
 def test_windows_never_exceed_one_year_with_their_slack() -> None:
     start, end = utc("2020-01-01T00:00:00+00:00"), utc("2025-06-01T00:00:00+00:00")
     windows = cut_windows(start, end, 365, UTC)
-    assert len(windows) == 6
+    assert len(windows) == 8  # a year in three, then four and a half years
     for window in windows:
         assert window.end - window.start <= MAX_WINDOW
         assert window.before - window.after <= timedelta(days=365)

@@ -1,12 +1,14 @@
-"""Which path a stream takes: forced modes, per-stream overrides, and auto's threshold."""
+"""Which path a stream takes: forced modes, per-stream overrides, auto (probed windows),
+and which streams the Export API serves (documented and generic procedures)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
 
+from tap_pardot.export.spec import export_spec
 from tap_pardot.settings import Settings
-from tap_pardot.strategy import AUTO_EXPORT_THRESHOLD, choose_sync_mode
+from tap_pardot.strategy import choose_sync_mode
 
 UTC = timezone.utc
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -15,10 +17,15 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 class Stream:
     """The attributes strategy reads from a PardotStream."""
 
+    replication_key = "updated_at"
+
     def __init__(self, name: str = "visitor_activities", *, export_object: str | None = "x",
+                 export_generic: str | None = None, deletable: bool = True,
                  state: dict | None = None, fields: int = 10, **config: object) -> None:
         self.name = name
         self.export_object = export_object
+        self.export_generic = export_generic
+        self.deletable = deletable
         self.export_procedure = "filter_by_updated_at"
         self.export_deleted_argument = None
         self.refused_fields: set[str] = set()
@@ -62,32 +69,37 @@ def test_objects_without_export_always_query() -> None:
     assert mode(Stream("campaigns", export_object=None)) == "query"
 
 
-def test_auto_exports_large_ranges_and_queries_catch_ups() -> None:
-    assert mode(Stream()) == "export"  # a first run over 60 days
-    assert why(Stream()) == "auto: 60 days to fetch, more than 7 days"  # human units
-    recent = {"replication_key_value": (NOW - timedelta(hours=3)).isoformat()}
-    assert mode(Stream(state=recent)) == "query"
-    assert why(Stream(state=recent)) == "auto: 3 h to fetch, at most 7 days"
-    ahead = {"replication_key_value": (NOW + timedelta(days=3)).isoformat()}
-    assert why(Stream(state=ahead)) == "auto: nothing new to fetch"  # not "-3.0 days"
-    edge = NOW - AUTO_EXPORT_THRESHOLD + timedelta(minutes=1)
-    assert mode(Stream(state={"replication_key_value": edge.isoformat()})) == "query"
-    bounded = Stream(start_date="2025-01-01T00:00:00+00:00", end_date="2025-01-05T00:00:00+00:00")
-    assert mode(bounded) == "query"
-    assert mode(Stream(start_date="2025-01-01T00:00:00+00:00",
-                       end_date="2025-03-01T00:00:00+00:00")) == "export"
+def test_auto_probes_each_window() -> None:
+    """auto is decided per window by volume (export/sync.py), whatever the span."""
+    assert mode(Stream()) == "auto"
+    recent = {"replication_key_value": (NOW - timedelta(days=2)).isoformat()}
+    assert mode(Stream(state=recent)) == "auto"
+    assert "probed with one query page" in why(Stream())
 
 
-def test_auto_resumes_an_export_in_flight() -> None:
-    recorded = [{"id": 1, "window_start": NOW.isoformat()}]
-    state = {"replication_key_value": NOW.isoformat(), "exports": recorded}
-    assert mode(Stream(state=state)) == "export"
-    stale = [{"id": 1, "window_start": (NOW - timedelta(days=9)).isoformat()}]
-    state = {"replication_key_value": NOW.isoformat(), "exports": stale}
-    assert mode(Stream(state=state)) == "query"
+def test_generic_procedures_serve_v5_only() -> None:
+    campaigns = Stream("campaigns", export_object=None, export_generic="Campaign")
+    spec = export_spec(campaigns)  # type: ignore[arg-type]
+    assert spec is not None
+    assert spec.generic
+    assert spec.procedure_name(5) == "Campaign/FilterByUpdatedAt"
+    assert spec.deleted_argument == "deleted"
+    assert mode(campaigns) == "auto"
+    visits = Stream("visits", export_object=None, export_generic="Visit", deletable=False)
+    assert export_spec(visits).deleted_argument is None  # type: ignore[arg-type, union-attr]
+    views = Stream("visitor_page_views", export_object=None, export_generic="VisitorPageView")
+    views.replication_key = "created_at"
+    assert export_spec(views).procedure_name(5) == (  # type: ignore[arg-type, union-attr]
+        "VisitorPageView/FilterByCreatedAt")
+    emails = Stream("emails", export_object=None, export_generic="Email")
+    emails.replication_key = "sent_at"
+    assert export_spec(emails) is None  # type: ignore[arg-type]
+    v4 = Stream("campaigns", export_object=None, export_generic="Campaign", api_version=4)
+    assert export_spec(v4) is None  # type: ignore[arg-type]
+    assert mode(v4) == "query"
 
 
 def test_auto_queries_when_too_many_fields() -> None:
     assert mode(Stream(fields=151)) == "query"
     assert "151 fields selected" in why(Stream(fields=151))
-    assert mode(Stream(fields=150)) == "export"
+    assert mode(Stream(fields=150)) == "auto"

@@ -52,6 +52,7 @@ class ExportStatus:
     files: list[str] = field(default_factory=list)
     created_at: datetime | None = None  # Pardot's clock when the export was created (UTC)
     raw_created_at: str | None = None  # as Pardot wrote it (its offset tells the user's zone)
+    updated_at: datetime | None = None  # Pardot's clock at the last change (Complete: done)
 
     @property
     def finished(self) -> bool:
@@ -70,6 +71,7 @@ class ExportStatus:
             raise PardotAPIError(msg)
         refs = body.get("resultRefs", body.get("resultsRef", body.get("resultRef")))
         raw = body.get("createdAt", body.get("created_at"))
+        updated = body.get("updatedAt", body.get("updated_at"))
         return cls(
             id=int(body["id"]),
             state=str(body.get("status") or body.get("state") or ""),
@@ -77,6 +79,7 @@ class ExportStatus:
             files=normalise_refs(refs),
             created_at=_created_at(raw, body["id"], tz),
             raw_created_at=raw if isinstance(raw, str) else None,
+            updated_at=_created_at(updated, body["id"], tz) if updated else None,
         )
 
 
@@ -84,7 +87,7 @@ def _created_at(raw: t.Any, export_id: t.Any, tz: tzinfo) -> datetime | None:
     try:
         return server_time(raw, tz)
     except (TypeError, ValueError):
-        LOGGER.warning("Unreadable createdAt %r in export %s's reply; ignored", raw, export_id)
+        LOGGER.warning("Unreadable time %r in export %s's reply; ignored", raw, export_id)
         return None
 
 

@@ -4,6 +4,12 @@ v5 (pardot-api.md §4b): `{"fields": [v5 names], "procedure": {"name": "Prospect
 "arguments": {"updatedAfter": ..., "deleted": ...}}}`, no `object`. v3/v4 (§4a): `{"object":
 "prospect", "fields": [pre-v5 names], "procedure": {"name": "filter_by_updated_at", "arguments":
 {"updated_after": ...}}}`. Streams declare the v3/v4 spelling; the v5 one is derived from it.
+
+The v5-only generic procedures (pardot-api.md §4d; pardot-v5-objects.md, Export column:
+`<Object>/FilterByUpdatedAt` or `FilterByCreatedAt`, `deleted` where the object has a recycle
+bin) serve a stream that declares its v5 object type, one line: `export_generic = "Campaign"`.
+The procedure follows the replication key (`updated_at` or `created_at`); behind a flag in
+2023 (`feature.api.version_5_export_all`), so an account may refuse them (174).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class ExportSpec:
     object: str
     procedure: str
     deleted_argument: str | None = None
+    generic: bool = False  # a v5-only generic procedure, behind a flag
 
     @property
     def window_field(self) -> str:
@@ -85,11 +92,20 @@ class ExportSpec:
 
 
 def export_spec(stream: Stream) -> ExportSpec | None:
-    """The stream's declared export object and procedure; None if the Export API lacks it."""
-    if not stream.export_object:
+    """The stream's declared export object and procedure; None if the Export API lacks it
+    (on this API version: generic procedures are v5 only)."""
+    if stream.export_object:
+        return ExportSpec(stream.export_object, stream.export_procedure,
+                          stream.export_deleted_argument)
+    generic = getattr(stream, "export_generic", None)
+    key = stream.replication_key or "updated_at"
+    if not generic or stream.settings.api_version < 5 or key not in GENERIC_KEYS:
         return None
-    return ExportSpec(stream.export_object, stream.export_procedure,
-                      stream.export_deleted_argument)
+    deleted = "deleted" if getattr(stream, "deletable", False) else None
+    return ExportSpec(generic, f"filter_by_{key}", deleted, generic=True)
+
+
+GENERIC_KEYS = ("updated_at", "created_at")  # the generic procedures' window fields
 
 
 def run_range(stream: Stream, context: dict[str, t.Any] | None) -> tuple[datetime, datetime]:

@@ -1,24 +1,39 @@
-"""Export-based sync: windows, create, poll on the schedule, pipelined downloads, state.
+"""Export-based sync: newest-first growing windows, probe, create, poll, download, state.
 
-For each window (see windows.py) one export is created; the next window's export is
-created as soon as the current one is Complete (or given up, below), so Pardot processes it
-(one export at a time per account, in creation order) while this one's files download. The
-bookmark moves only when a window's files are all downloaded, and a STATE message follows
-each window. Exports in flight are recorded in the stream's state, so an interrupted run
-resumes them:
+The run fetches its ranges (the pending ones in state, and the bookmark, or `start_date`,
+to Pardot's clock) in windows newest first, growing (windows.py `plan_windows`: a month,
+three, eight, then a year each), so the newest data lands first. Each window is read one of
+three ways (`mode`):
 
-    {"replication_key": "updated_at", "replication_key_value": "<last window's bookmark>",
+- `export`: an export per window;
+- `auto`: a probe first, one query page of the window (`_probe`): a window that fits in a
+  few pages (AUTO_QUERY_PAGES, estimated from the time the first page covers) is queried,
+  that page reused; an empty one costs that one call; a larger one is exported. A range of
+  several windows is probed whole first: a small one is queried whole, without windows;
+- `query`: queried (a run in query mode with ranges pending from an export run).
+
+The next window is probed and its export created as soon as the current export is Complete,
+so Pardot processes it (one export at a time per account, in creation order) while this
+one's files download. Each window's end moves the state (state.py `Ranges`): the bookmark is
+a high-water mark, with the older ranges still to fetch kept as `pending`, and the exports
+in flight recorded, so an interrupted run resumes them:
+
+    {"replication_key": "updated_at", "replication_key_value": "<high-water mark>",
+     "pending": [["<start>", "<end>"]],
      "exports": [{"id": 123, "window_start": "...", "window_end": "...", "api_version": 5,
                   "signature": "...", "created_at": "<Pardot's createdAt, UTC>",
-                  "attempt": 1}]}
+                  "attempt": 1}],
+     "export_history": [[<seconds>, <days>], ...]}
 
-Windows are half-open, `[start, end)`, and the bookmark is the end of the last whole one:
-every record stamped before it was emitted. Pardot's clock, not this machine's, bounds the
+`export_history` holds the durations of the stream's recent exports (Pardot's createdAt to
+updatedAt) and their windows' days: the poll schedule starts near the expected duration
+(windows.py `poll_delays`).
+
+Windows are half-open, `[start, end)`. Pardot's clock, not this machine's, bounds the
 range: windows are planned up to the stream's read bound (Pardot's clock from the `Date`
 header less `SETTLE`, see clock.py). An export also holds only "data up until the creation
 date of the export", its `createdAt`: a window reaching past `createdAt` less `CLOCK_MARGIN`
-(a resumed export, or no `Date` header seen) stops there, and is the run's last window.
-A resumed export's `createdAt` comes from its read reply, else from state.
+is done up to there only, and the rest stays to fetch (the next run's).
 
 A window whose export does not come is read through the query API instead, and the run goes
 on with the next windows: an export that ends Failed or Canceled (by Pardot), or expires
@@ -26,10 +41,10 @@ before its files are read, is created again once (MAX_ATTEMPTS exports per windo
 Waiting (queued, not started) after WAITING_SHARE of `export_timeout_hours` is canceled, so
 it does not hold the account's one-at-a-time queue, and counts as failed. When a window's
 last export fails too, `stream.query_window(context, start, end)` (query/__init__.py) reads
-exactly `[start, end)` of the window field, whatever the bookmark; its checkpoints stay in the
-window, and the window's end is the bookmark once it is read, as for an export. An export
-still Processing after `export_timeout_hours` is an error that keeps it in state, for the
-next run to resume.
+exactly `[start, end)` of the window field, whatever the bookmark. An export still
+Processing after `export_timeout_hours` is an error that keeps it in state, for the next run
+to resume. A generic v5 export procedure the account refuses (174: the flag is off) sends
+every stream that needs one to the query path for the rest of the run, logged once.
 
 Naive CSV times are read in `timezone`. The replication key's value is placed by the window
 (so a DST fall-back's repeated hour is read right); other naive times in a repeated hour are
@@ -39,12 +54,13 @@ Pardot limitation (set the API user's timezone to UTC to avoid it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
 import typing as t
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from singer_sdk.exceptions import FatalAPIError
 
@@ -53,8 +69,15 @@ from tap_pardot.clock import SETTLE
 from tap_pardot.export.api import ExportApi, ExportStatus
 from tap_pardot.export.download import Downloader
 from tap_pardot.export.dst import exact_times
-from tap_pardot.export.spec import export_spec, run_range
-from tap_pardot.export.windows import SLACK, Window, cut_windows, poll_wait
+from tap_pardot.export.spec import ExportSpec, export_spec, run_range
+from tap_pardot.export.windows import (
+    SLACK,
+    Window,
+    expected_seconds,
+    plan_windows,
+    poll_delays,
+)
+from tap_pardot.state import Ranges, pending_spans
 from tap_pardot.times import iso, parse_utc
 
 if t.TYPE_CHECKING:
@@ -62,6 +85,7 @@ if t.TYPE_CHECKING:
 
     from tap_pardot.query import QueryStream as Stream
 
+EXPORT, QUERY, AUTO = "export", "query", "auto"
 MAX_ATTEMPTS = 2  # exports created per window before the window is queried instead
 # An export still Waiting (queued behind others, not started) after this share of
 # `export_timeout_hours` (6 h of the default 24) is canceled and counts as failed: two such
@@ -72,6 +96,11 @@ RESUMED = "recorded in state"  # the state of an export resumed from state, unti
 # What an export holds for sure: changes stamped up to its `createdAt` less this, as a
 # change stamped just before may become visible to the export's reader a little later.
 CLOCK_MARGIN = SETTLE
+# `auto`: a window estimated at more query pages than this is exported. An export costs a
+# create, a few reads and a call per file, and minutes; a query page is one call, at once.
+AUTO_QUERY_PAGES = 10
+HISTORY = 5  # recent export durations kept in state
+UNKNOWN_PROCEDURE = 174  # a flagged procedure off for the account answers this
 
 
 class ExportError(PardotAPIError):
@@ -82,6 +111,10 @@ class FieldsRefused(PardotAPIError):
     """The export refused a selected field: the query path can deliver it instead."""
 
 
+class _ProbeDone(Exception):  # control flow, not an error
+    """The probe's first page is in: stop the query before its next request."""
+
+
 @dataclass
 class _Job:
     """One export of one window, as this run tracks it."""
@@ -90,9 +123,9 @@ class _Job:
     status: ExportStatus
     created_at: datetime | None  # Pardot's clock at the export's creation, once known
     attempt: int = 1
-    polls: int = 0
     next_poll: float = 0.0
     waiting_since: float = 0.0
+    delays: Iterator[float] = field(default_factory=lambda: iter(()))
 
     def update(self, status: ExportStatus) -> None:
         """Take a new reply about this export; its `createdAt` beats the one in state."""
@@ -121,6 +154,32 @@ class _Job:
         }
 
 
+@dataclass
+class _Step:
+    """How one window is read: its export (`job`), or the query API, after `first`: the
+    records a probe already read, up to `after` (the window's end if it read it all)."""
+
+    window: Window
+    job: _Job | None = None
+    first: list[dict[str, t.Any]] = field(default_factory=list)
+    after: datetime | None = None
+    skip: bool = False  # past Pardot's clock: left for the next run
+
+
+class _Reader:
+    """Checkpoints inside one window move only its part (state.py `Checkpoints.reading`)."""
+
+    def __init__(self, ranges: Ranges, start: datetime, *, probe: bool = False) -> None:
+        self.ranges, self.start, self.probe = ranges, start, probe
+        self.first: datetime | None = None  # the probe's first page reaches here
+        self.stopped = False
+
+    def on_checkpoint(self, bookmark: datetime | None) -> None:
+        if self.probe:
+            self.first, self.stopped = bookmark, True
+            raise _ProbeDone
+
+
 class ExportSync:
     """Fetch one stream's records through the Export API: `yield from ExportSync(...).records()`."""
 
@@ -132,15 +191,17 @@ class ExportSync:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         fallback: bool = False,
+        mode: str = EXPORT,
     ) -> None:
         """`fallback`: a field the export refuses ends the export path with FieldsRefused
-        (the caller queries instead); otherwise the field is dropped and the export retried."""
+        (the caller queries instead); otherwise the field is dropped and the export retried.
+        `mode`: export, auto or query (the module doc)."""
         settings = stream.settings
         spec = export_spec(stream)
-        if spec is None:
+        if spec is None and mode != QUERY:
             msg = f"Stream {stream.name} cannot be exported: the Export API does not serve it"
             raise ExportError(msg)
-        self.stream, self.context, self.spec = stream, context, spec
+        self.stream, self.context, self.spec, self.mode = stream, context, spec, mode
         self.log = stream.logger
         self.sleep, self.monotonic = sleep, monotonic
         self.api_version = settings.api_version
@@ -158,47 +219,63 @@ class ExportSync:
         # rows here: the 2020 docs say prospects accept only `all`, so this reads every way.
         self.drop_deleted = (
             not self.include_deleted
+            and spec is not None
             and spec.deleted_argument is not None
             and "is_deleted" in stream.schema.get("properties", {})
         )
-        self._use_fields()
+        self.signature = ""
+        if spec is not None:
+            self._use_fields()
         self._inflight: dict[datetime, _Job] = {}  # the current export of each window
-        self._windows: list[Window] = []
         self._resumable: dict[datetime, dict[str, t.Any]] = {}
         self._rows = 0
+        state = stream.get_context_state(context)
+        self.history: list[t.Any] = list(state.get("export_history") or [])[-HISTORY:]
+        self.ranges = Ranges([], datetime.now().astimezone())
+        self.clock_cap: datetime | None = None  # what Pardot's clock has settled, once known
+
+    @property
+    def xspec(self) -> ExportSpec:
+        """The export's spec (export and auto modes have one)."""
+        assert self.spec is not None
+        return self.spec
 
     def _use_fields(self) -> None:
         """The fields to export (all fetched properties) and what follows from them."""
-        stream = self.stream
+        stream, spec = self.stream, self.spec
+        assert spec is not None
         self.props = stream.fetched_properties
         if self.drop_deleted and "is_deleted" not in self.props:
             self.props.append("is_deleted")
         self.fields = [stream.wire_name(p, self.api_version) for p in self.props]
         self.converter = stream.converter.for_fields(self.props, csv=True)
         # A recorded export is resumed only by a run that would have made the same one.
-        text = "|".join([self.spec.object, self.spec.procedure, str(self.include_deleted),
+        text = "|".join([spec.object, spec.procedure, str(self.include_deleted),
                          str(self.tz), *sorted(self.fields)])
         self.signature = hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # -- planning -------------------------------------------------------------------------
 
     def plan(self) -> list[Window]:
-        """Windows from the bookmark to end_date (or now), reusing exports left in state."""
+        """Windows over what is left to fetch (pending ranges, and the bookmark to end_date
+        or Pardot's clock), newest first, reusing the exports left in state."""
         start, end = run_range(self.stream, self.context)
-        windows: list[Window] = []
-        cursor = start
-        recorded = self.stream.get_context_state(self.context).get("exports") or []
-        for k, record in enumerate(recorded):
-            window = self._recorded_window(record, cursor, end)
-            if window is None:
-                for stale in recorded[k:]:
-                    self._cancel_stale(stale)
-                break
-            windows.append(window)
+        state = self.stream.get_context_state(self.context)
+        self.ranges = Ranges([*pending_spans(state), (start, end)], end)
+        kept: list[Window] = []
+        for record in state.get("exports") or []:
+            window = self._recorded_window(record)
+            if window is None or any(window.start < w.end and w.start < window.end
+                                     for w in kept):
+                self._cancel_stale(record)
+                continue
+            kept.append(window)
             self._resumable[window.start] = record
-            cursor = window.end
-        windows += cut_windows(cursor, end, self.window_days, self.tz)
-        return windows
+        rest = Ranges(self.ranges.todo, end)
+        for window in kept:
+            rest.done(window.start, window.end)
+        windows = kept + plan_windows(rest.todo, self.window_days, self.tz)
+        return sorted(windows, key=lambda w: w.start, reverse=True)
 
     def _cancel_stale(self, record: dict[str, t.Any]) -> None:
         """Cancel an export an earlier run left that this run will not use, so it does not
@@ -218,15 +295,17 @@ class ExportSync:
                 self.log.info("Stream %s: export %d not canceled: %s", self.stream.name,
                               export_id, exc)
 
-    def _recorded_window(self, record: dict[str, t.Any], cursor: datetime,
-                         end: datetime) -> Window | None:
+    def _recorded_window(self, record: dict[str, t.Any]) -> Window | None:
+        """A recorded export's window, if this run would make that export: same settings,
+        and a window inside what is left to fetch."""
         try:
             window = Window(parse_utc(record["window_start"]), parse_utc(record["window_end"]))
             ok = (
-                int(record["api_version"]) == self.api_version
+                self.spec is not None
+                and self.mode != QUERY  # query mode cancels them: the queue is freed
+                and int(record["api_version"]) == self.api_version
                 and record.get("signature") == self.signature
-                and window.start == cursor
-                and cursor < window.end <= end
+                and any(lo <= window.start < window.end <= hi for lo, hi in self.ranges.todo)
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -235,70 +314,202 @@ class ExportSync:
     # -- the run --------------------------------------------------------------------------
 
     def records(self) -> Iterator[dict[str, t.Any]]:
-        """Every record of every window; the bookmark moves as each window completes."""
+        """Every record of every window, newest window first; the state moves as each
+        window completes."""
         windows = self.plan()
         name = self.stream.name
         if not windows:
-            self.log.info("Stream %s: nothing to export (bookmark is at the end)", name)
+            self.log.info("Stream %s: nothing to fetch (bookmark is at the end)", name)
             return
+        spans = ", ".join(f"{iso(lo)} to {iso(hi)}" for lo, hi in reversed(self.ranges.todo))
+        fields = f", {len(self.fields)} fields" if self.spec is not None else ""
         self.log.info(
-            "Stream %s: exporting %s in %d window(s) of up to %d days, %d fields, API v%d",
-            name, Window(windows[0].start, windows[-1].end).label(), len(windows),
-            self.window_days, len(self.fields), self.api_version,
+            "Stream %s: fetching %s in %d window(s), newest first, of up to %d days (%s "
+            "mode%s, API v%d)", name, spans, len(windows), self.window_days, self.mode,
+            fields, self.api_version,
         )
+        if self.mode == AUTO and len(windows) > 1 and len(self.ranges.todo) == 1 and not (
+                self._resumable):
+            # One probe of the whole range first: a small account's backfill (or an empty
+            # range) is a few query pages, and needs no window at all.
+            whole = Window(*self.ranges.todo[0])
+            step = self._probe(whole, -1, len(windows))
+            if step is not None:
+                yield from self._read_step(step, -1, len(windows))
+                self._complete(step)
+                return
         yield from self._run(windows)
 
     def _run(self, windows: list[Window]) -> Iterator[dict[str, t.Any]]:
-        name, self._windows = self.stream.name, windows  # the plan may be cut (_cut_plan)
-        nxt: _Job | None = self._start(windows[0])
-        k = 0
-        while k < len(windows):
-            window = windows[k]
-            self.log.info("Stream %s: window %d of %d: %s", name, k + 1, len(windows),
+        n = len(windows)
+        nxt = self._prepare(windows[0], 0, n)
+        for k, window in enumerate(windows):
+            step = nxt
+            self.log.info("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
                           window.label())
-            assert nxt is not None  # created for each window but after the last one
-            job = self._wait(nxt, k, len(windows))  # None: the window is queried
-            if job is not None:
-                self._cut_plan(k, job)
-            # The next export queues while this window downloads (or is queried).
-            nxt = self._start(windows[k + 1]) if k + 1 < len(windows) else None
-            if job is None:
-                yield from self._query_window(window, k, len(windows))
+            if step.job is not None:
+                step.job = self._wait(step.job, k, n)  # None: the window is queried
+            # The next window's export queues while this one downloads (or is queried);
+            # after the last, the next stream's first.
+            if k + 1 < n:
+                nxt = self._prepare(windows[k + 1], k + 1, n)
+            elif step.job is not None:
+                self._prefetch_next_stream()
+            if step.skip:
+                continue
+            if step.job is not None:
+                yield from self._download_window(step.job, k, n)
             else:
-                yield from self._download_window(job, k, len(windows))
-            self._complete(window)
-            k += 1
+                yield from self._read_step(step, k, n)
+            self._complete(step)
 
-    def _cut_plan(self, k: int, job: _Job) -> None:
-        """End the run with window k if it reaches past Pardot's clock at its export."""
-        later = len(self._windows) - k - 1
-        if job.created_at is None or job.covered_until == job.window.end or not later:
+    def prefetch(self) -> None:
+        """Create the first window's export now, ahead of this stream's turn (the previous
+        stream's files download meanwhile): recorded in state, the sync resumes it."""
+        windows = self.plan()
+        if not windows or windows[0].start in self._resumable:
             return
-        self.log.info(
-            "Stream %s: Pardot's clock read %s when export %d was created (this machine "
-            "planned to %s): %d later window(s) dropped, the run ends at %s",
-            self.stream.name, iso(job.created_at), job.status.id, iso(self._windows[-1].end),
-            later, iso(job.covered_until),
-        )
-        del self._windows[k + 1 :]
+        self.log.info("Stream %s: creating its first export ahead of its turn (the "
+                      "previous stream's files download meanwhile)", self.stream.name)
+        step = self._prepare(windows[0], 0, len(windows))
+        if step.job is None and step.first:
+            self.log.info("Stream %s: its first window is small: read at its turn",
+                          self.stream.name)
+
+    def _prefetch_next_stream(self) -> None:
+        """Have the next stream of the run create its first export (RunContext)."""
+        run = getattr(self.stream, "run", None)
+        finder = getattr(run, "next_stream", None)
+        following = finder(self.stream.name) if finder is not None else None
+        prefetch = getattr(following, "prefetch_export", None)
+        if prefetch is not None:
+            prefetch()
+
+    def _prepare(self, window: Window, k: int, n: int) -> _Step:
+        """Resume the window's recorded export, or probe (auto) and create one; or query."""
+        if window.start in self._resumable:
+            return _Step(window, self._start(window))
+        if self.clock_cap is not None and window.start >= self.clock_cap:
+            self.log.info("Stream %s: window %d of %d: %s starts past what Pardot's clock "
+                          "(an export's createdAt) has settled: left for the next run",
+                          self.stream.name, k + 1, n, window.label())
+            return _Step(window, skip=True)
+        if self.mode == QUERY or self._generic_refused():
+            return _Step(window)
+        if self.mode == AUTO:
+            step = self._probe(window, k, n)
+            if step is not None:
+                return step
+        try:
+            return _Step(window, self._create(window, attempt=1))
+        except PardotAPIError as exc:
+            if not self._refuses_generic(exc):
+                raise
+            return _Step(window)
+
+    def _generic_refused(self) -> bool:
+        run = getattr(self.stream, "run", None)
+        return bool(self.spec and self.spec.generic and getattr(run, "generic_refused", False))
+
+    def _refuses_generic(self, exc: PardotAPIError) -> bool:
+        """174 on a generic procedure: the account's flag is off. Every stream that needs
+        one queries for the rest of the run; logged once."""
+        if self.spec is None or not self.spec.generic or exc.code != UNKNOWN_PROCEDURE:
+            return False
+        run = getattr(self.stream, "run", None)
+        if not getattr(run, "generic_refused", False):
+            self.log.warning(
+                "Pardot refused the generic v5 export procedure %s (error 174: this account "
+                "lacks the flag): streams that need one are read through the query API for "
+                "the rest of the run", self.spec.procedure_name(self.api_version))
+            if run is not None:
+                run.generic_refused = True
+        return True
+
+    def _probe(self, window: Window, k: int, n: int) -> _Step | None:
+        """One query page of the window: a _Step that queries it (that page reused), or None
+        (export it). The page's reach estimates the window's pages."""
+        name, days = self.stream.name, _days(window.end - window.start)
+        reader = _Reader(self.ranges, window.start, probe=True)
+        first: list[dict[str, t.Any]] = []
+        with self.stream.reading(reader), contextlib.suppress(_ProbeDone):
+            first.extend(self.stream.query_window(self.context, window.start, window.end))
+        reach = reader.first if reader.stopped else window.end
+        where = f"Stream {name}: {_tag(k, n)} ({days:.1f} days)"
+        if reach is not None and reach >= window.end:
+            self.log.info("%s: the probe read it whole, %d record(s) in one query page%s",
+                          where, len(first), ": no export" if k >= 0 else "")
+            return _Step(window, first=first, after=window.end)
+        if reach is None or reach <= window.start:
+            self.log.info("%s: the probe's first page (%d records) tells no reach in time: "
+                          "%s", where, len(first), "exporting" if k >= 0 else "windows")
+            return None
+        pages = math.ceil((window.end - window.start) / (reach - window.start))
+        figure = (f"the first query page ({len(first)} records) reaches "
+                  f"{_days(reach - window.start):.2f} of {days:.1f} days: about {pages} pages")
+        if pages > AUTO_QUERY_PAGES:
+            self.log.info("%s: %s, more than %d: %s", where, figure, AUTO_QUERY_PAGES,
+                          "exporting" if k >= 0 else "in windows, newest first")
+            return None
+        self.log.info("%s: %s, at most %d: querying", where, figure, AUTO_QUERY_PAGES)
+        return _Step(window, first=first, after=reach)
+
+    def _read_step(self, step: _Step, k: int, n: int) -> Iterator[dict[str, t.Any]]:
+        """A window through the query API: the probe's records first, then the rest."""
+        window = step.window
+        if step.after is None:
+            yield from self._query_window(window, k, n)
+            return
+        seen = {r["id"] for r in step.first
+                if r.get(self._window_field()) == iso(step.after)}
+        for record in step.first:
+            self._rows += 1
+            yield record
+        if step.after >= window.end:
+            return
+        self.ranges.done(window.start, step.after)
+        self._emit_state()
+        rest = Window(step.after, window.end)
+        for record in self._query_window(rest, k, n):
+            if record["id"] not in seen or record.get(self._window_field()) != iso(step.after):
+                yield record
+
+    def _window_field(self) -> str:
+        return self.spec.window_field if self.spec else (
+            self.stream.replication_key or "updated_at")
 
     def _start(self, window: Window) -> _Job:
-        """Resume the export recorded for this window, or create one."""
-        record = self._resumable.pop(window.start, None)
-        if record is None:
-            return self._create(window, attempt=1)
+        """Resume the export recorded for this window."""
+        record = self._resumable.pop(window.start)
         now = self.monotonic()
         job = _Job(window, ExportStatus(int(record["id"]), RESUMED),
                    _recorded_time(record.get("created_at")),
-                   attempt=int(record.get("attempt", 1)), next_poll=now, waiting_since=now)
+                   attempt=int(record.get("attempt", 1)), next_poll=now, waiting_since=now,
+                   delays=self._delays(window))
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
         self._inflight[window.start] = job
+        self._note_clock(job)
         return job
+
+    def _note_clock(self, job: _Job) -> None:
+        """An export's createdAt is Pardot's clock (the latest known bounds the run): windows
+        past it are skipped, and an export without a createdAt holds data up to it only."""
+        if job.created_at is not None:
+            cap = job.created_at - CLOCK_MARGIN + SLACK
+            self.clock_cap = cap if self.clock_cap is None else max(cap, self.clock_cap)
+
+    def _delays(self, window: Window) -> Iterator[float]:
+        """The poll waits: from this stream's recent exports, else this run's (the account's
+        other streams)."""
+        run = getattr(self.stream, "run", None)
+        history = self.history or list(getattr(run, "export_history", None) or [])
+        expected = expected_seconds(history, _days(window.end - window.start))
+        return poll_delays(self.poll_unit, expected)
 
     def _create(self, window: Window, *, attempt: int) -> _Job:
         while True:
-            body = self.spec.body(self.fields, window, api_version=self.api_version,
+            body = self.xspec.body(self.fields, window, api_version=self.api_version,
                                   include_deleted=self.include_deleted or self.drop_deleted)
             try:
                 status = self.api.create(body)
@@ -311,12 +522,14 @@ class ExportSync:
                 self._use_fields()
         self.stream.check_timezone(status.raw_created_at, "an export's createdAt")
         now = self.monotonic()
-        job = _Job(window, status, None, attempt=attempt,
-                   next_poll=now + poll_wait(0, self.poll_unit), waiting_since=now)
+        delays = self._delays(window)
+        job = _Job(window, status, None, attempt=attempt, next_poll=now + next(delays),
+                   waiting_since=now, delays=delays)
         job.update(status)
         self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
                       status.id, status.state or "?", window.label())
         self._inflight[window.start] = job
+        self._note_clock(job)
         self._emit_state()  # an interrupted run resumes this export
         return job
 
@@ -365,8 +578,7 @@ class ExportSync:
                 # An export recorded by an earlier run that Pardot no longer knows.
                 job = self._recreate(job, f"could not be read ({exc})")
                 continue
-            job.polls += 1
-            job.next_poll = self.monotonic() + poll_wait(job.polls, self.poll_unit)
+            job.next_poll = self.monotonic() + next(job.delays)
         return None
 
     def _cancel(self, job: _Job, waited: float) -> None:
@@ -389,7 +601,7 @@ class ExportSync:
                              "(%d of %d)", self.stream.name, job.status.id,
                              job.window.label(), why, job.attempt + 1, MAX_ATTEMPTS)
             return self._create(job.window, attempt=job.attempt + 1)
-        if self.spec.window_field != (self.stream.replication_key or "updated_at"):
+        if self.xspec.window_field != (self.stream.replication_key or "updated_at"):
             msg = (f"Stream {self.stream.name}: export {job.status.id} for "
                    f"{job.window.label()} {why} after {job.attempt} attempts, and the "
                    "query API cannot read its window. Run again to retry")
@@ -424,21 +636,22 @@ class ExportSync:
 
     def _query_window(self, window: Window, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         """The window through the query API (query/__init__.py `query_window`, which logs
-        what its records lack next to an export's)."""
+        what its records lack next to an export's); its checkpoints move this window only."""
         name = self.stream.name
-        self.log.info("Stream %s: window %d of %d: reading %s through the query API", name,
-                      k + 1, n, window.label())
+        self.log.info("Stream %s: %s: reading %s through the query API", name, _tag(k, n),
+                      window.label())
         rows = 0
-        for record in self.stream.query_window(self.context, window.start, window.end):
-            rows += 1
-            self._rows += 1
-            yield record
-        self.log.info("Stream %s: window %d of %d done: %d rows through the query API",
-                      name, k + 1, n, rows)
+        with self.stream.reading(_Reader(self.ranges, window.start)):
+            for record in self.stream.query_window(self.context, window.start, window.end):
+                rows += 1
+                self._rows += 1
+                yield record
+        self.log.info("Stream %s: %s done: %d rows through the query API", name,
+                      _tag(k, n), rows)
 
     def _download(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         window, files = job.window, job.status.files
-        name, field_name = self.stream.name, self.spec.window_field
+        name, field_name = self.stream.name, self.xspec.window_field
         # Rows outside the window (bounds read inclusively) belong to a neighbour, and rows
         # past what settled before the export was created to the next run.
         low, high = iso(window.start), iso(job.covered_until)
@@ -479,23 +692,38 @@ class ExportSync:
 
     # -- state ----------------------------------------------------------------------------
 
-    def _complete(self, window: Window) -> None:
-        """Move the bookmark to the window's end (or Pardot's clock) and emit STATE."""
+    def _complete(self, step: _Step) -> None:
+        """The window is read (its export's up to Pardot's clock at its creation): the
+        state moves, and the export's duration joins the history."""
+        window = step.window
         job = self._inflight.pop(window.start, None)
         covered = window.end if job is None else job.covered_until
+        if job is not None and job.created_at is None and self.clock_cap is not None:
+            covered = max(window.start, min(covered, self.clock_cap))
         if job is not None and job.created_at is not None and covered != window.end:
             self.log.info(
                 "Stream %s: export %d was created at %s by Pardot's clock, before the "
-                "window's end, and holds data up to then: the bookmark stops at %s",
+                "window's end, and holds data up to then: %s to %s is left for the next run",
                 self.stream.name, job.status.id, iso(job.created_at), iso(covered),
+                iso(window.end),
             )
-        self._emit_state(iso(covered))
+        self.ranges.done(window.start, covered)
+        status = job.status if job is not None else None
+        if status is not None and status.created_at and status.updated_at:
+            seconds = max(0.0, (status.updated_at - status.created_at).total_seconds())
+            days = round(_days(window.end - window.start), 3)
+            self.history = [*self.history, [seconds, days]][-HISTORY:]
+            shared = getattr(getattr(self.stream, "run", None), "export_history", None)
+            if isinstance(shared, list):
+                shared[:] = [*shared, [seconds, days]][-HISTORY:]
+        self._emit_state()
 
-    def _emit_state(self, bookmark: str | None = None) -> None:
-        """STATE with the exports in flight (and the new bookmark, at a window's end)."""
+    def _emit_state(self) -> None:
+        """STATE with the bookmark and pending ranges so far, and the exports in flight."""
         jobs = sorted(self._inflight.values(), key=lambda job: job.window.start)
         exports = [job.to_state(self.signature, self.api_version) for job in jobs]
-        self.stream.checkpoint(bookmark, extra={"exports": exports or None})
+        self.stream.checkpoint_ranges(self.ranges, extra={
+            "exports": exports or None, "export_history": self.history or None})
 
 
 def _recorded_time(value: t.Any) -> datetime | None:
@@ -504,6 +732,15 @@ def _recorded_time(value: t.Any) -> datetime | None:
         return parse_utc(value).replace(microsecond=0) if value else None
     except (TypeError, ValueError):
         return None
+
+
+def _tag(k: int, n: int) -> str:
+    """`window 3 of 7`, or (k = -1) `the whole range`, in logs."""
+    return "the whole range" if k < 0 else f"window {k + 1} of {n}"
+
+
+def _days(span: timedelta) -> float:
+    return span.total_seconds() / 86400
 
 
 def _duration(seconds: float) -> str:

@@ -56,6 +56,18 @@ OBJECTS: dict[str, tuple[str, dict[str, str | None]]] = {
     "Visit": ("visits", {C: GENERIC, U: GENERIC}),
     "LifecycleHistory": ("lifecycle_histories", {C: GENERIC}),
     "VisitorPageView": ("visitor_page_views", {C: GENERIC}),
+    "CustomRedirect": ("custom_redirects", {C: GENERIC, U: GENERIC}),
+    "DynamicContent": ("dynamic_contents", {C: GENERIC, U: GENERIC}),
+    "EmailTemplate": ("email_templates", {C: GENERIC, U: GENERIC}),
+    "File": ("files", {C: GENERIC, U: GENERIC}),
+    "Folder": ("folders", {C: GENERIC, U: GENERIC}),
+    "FormHandler": ("form_handlers", {C: GENERIC, U: GENERIC}),
+    "FormHandlerField": ("form_handler_fields", {C: GENERIC}),
+    "LandingPage": ("landing_pages", {C: GENERIC, U: GENERIC}),
+    "LayoutTemplate": ("layout_templates", {C: GENERIC, U: GENERIC}),
+    "LifecycleStage": ("lifecycle_stages", {C: GENERIC, U: GENERIC}),
+    "ListEmail": ("list_emails", {C: GENERIC, U: GENERIC}),
+    "TrackerDomain": ("tracker_domains", {C: GENERIC, U: GENERIC}),
     "Tag": ("tags", {}),
     "ExternalActivity": ("external_activities", {C: None, AD: None}),
 }
@@ -598,11 +610,13 @@ class Exports:
             self.next_id += 1 + (eid * 7919) % 3
         rng = self.sim.rng
         rate = float(k["export_rows_per_second"])
+        scale = float(k["export_time_scale"])
         e = Export(
             id=eid, version=version, obj=obj, spec=spec, procedure=proc, args=args,
             fields=fields, created=self.sim.clock.now_f(),
-            wait=float(k["export_waiting_seconds"]),
-            duration=float(k["export_processing_seconds"]) + (len(rows) / rate if rate else 0),
+            wait=float(k["export_waiting_seconds"]) * scale,
+            duration=(float(k["export_processing_seconds"])
+                      + (len(rows) / rate if rate else 0)) * scale,
             fail=bool(self.sim.knobs.take("export_failure_count")
                       or (k["export_failure_rate"] and rng.random() < k["export_failure_rate"])),
             tz=k["timezone"], rows=rows, bom=bom, max_file_size=size,

@@ -119,6 +119,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "export_waiting_seconds": 0.2,
     "export_processing_seconds": 0.2,
     "export_rows_per_second": 0,  # > 0 adds rows / rate to the processing time
+    "export_time_scale": 1.0,  # multiplies every export's waiting and processing time
     "export_failure_rate": 0.0,
     "export_failure_count": 0,  # the next N exports fail (decrements)
     "export_rows_per_file": 1000,

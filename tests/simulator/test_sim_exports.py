@@ -351,6 +351,24 @@ def test_queue_runs_one_export_at_a_time_in_creation_order(api_factory: Callable
     assert one["result"]["export"]["id"] == a
 
 
+def test_export_time_scale_plays_a_realistic_profile_faster(
+        api_factory: Callable[..., Api]) -> None:
+    """15 minutes of processing (seed 000's average) at a scale of 0.01: 9 s, with the
+    export's createdAt and updatedAt 9 s apart."""
+    api = api_factory({"export_waiting_seconds": 0, "export_processing_seconds": 900,
+                       "export_time_scale": 0.01})
+    body = _body(fields=["id"], created_after="2025-10-01 00:00:00",
+                 created_before="2025-10-05 00:00:00")
+    a = _create(api, body)["id"]
+    api.sim.advance(8)
+    assert _read(api, a)["state"] == "Processing"
+    api.sim.advance(2)
+    done = _read(api, a)
+    assert done["state"] == "Complete"
+    took = datetime.fromisoformat(done["updatedAt"]) - datetime.fromisoformat(done["createdAt"])
+    assert took.total_seconds() == 9
+
+
 def test_failed_wrapped_resultsref_and_expired(api_factory: Callable[..., Api]) -> None:
     api = api_factory({"export_failure_count": 1, "export_reply_wrapped": True,
                        "export_result_refs_key": "resultsRef"})
