@@ -9,6 +9,12 @@ checked against, see pyproject.toml):
   also write it in BATCH mode, ahead of the batch that holds the records it covers.
 - `Stream._increment_stream_state()` (query/__init__.py): skipped for a record without a
   replication value (v3/v4 campaigns), which the SDK would warn about record by record.
+- `Stream._write_record_message()` (here) and `Stream._stream_version`: a record goes
+  straight to the fast encoder (writer.py) where the stream's map is the identity; the
+  SDK's pass would drop deselected properties (RecordConverter never makes them), conform
+  types (TYPE_CONFORMANCE_LEVEL is NONE) and encode with simplejson, for the same line.
+- `Stream._sync_records()` (export/batch.py): the SDK's record loop, as its own
+  `get_batches` drives it, feeding the batch files.
 - `Tap._validate_config()` and `Tap._config` (tap.py): the SDK's own schema check, extended
   with the rules a JSON schema cannot say (which credentials go together, dates), so a bad
   config is one line; and numbers that Meltano passes as strings ("0.5") made numbers first.
@@ -29,19 +35,23 @@ import requests
 from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_pardot import retry, schemas
 from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, snake_to_camel
+from tap_pardot.export.batch import batch_files
 from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopRun
 from tap_pardot.settings import ConfigError, Settings
 from tap_pardot.state import Checkpoints
+from tap_pardot.writer import PardotSingerWriter
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 
 from tap_pardot.auth import Authenticator
 
@@ -358,6 +368,45 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     def fetched_properties(self) -> list[str]:
         """Selected properties less those refused: what is requested and emitted."""
         return [name for name in self.selected_properties if name not in self.refused_fields]
+
+    # Records
+
+    @cached_property
+    def number_properties(self) -> tuple[str, ...]:
+        """Properties that may hold a float (the fast encoder leaves those to simplejson)."""
+        return tuple(name for name, prop in self.schema["properties"].items()
+                     if "number" in prop.get("type", ()))
+
+    @cached_property
+    def plain_records(self) -> bool:
+        """True if this stream's records leave as they are made: one map, the identity (no
+        stream map, alias or flattening configured for it)."""
+        maps = self.stream_maps
+        return (len(maps) == 1 and type(maps[0]) is SameRecordTransform
+                and maps[0].stream_alias == self.name and not maps[0].flattening_enabled)
+
+    @override
+    def _write_record_message(self, record: dict[str, t.Any]) -> None:
+        writer = self._tap.message_writer
+        if not self.plain_records or not isinstance(writer, PardotSingerWriter):
+            super()._write_record_message(record)
+            return
+        numbers = self.number_properties
+        floats = bool(numbers) and any(type(record.get(name)) is float for name in numbers)
+        writer.write_record(self.name, record, self._stream_version, floats=floats)
+        self.state_manager.is_flushed = False
+
+    @override
+    def get_batches(self, batch_config: BatchConfig, context: t.Any = None
+                    ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        if batch_config.encoding.format != "jsonl":
+            yield from super().get_batches(batch_config, context)
+            return
+        records = self._sync_records(context, write_messages=False)
+        for manifest in batch_files(records, batch_config, tap_name=self.tap_name,
+                                    stream_name=self.name,
+                                    number_properties=self.number_properties):
+            yield batch_config.encoding, manifest
 
     # Requests
 

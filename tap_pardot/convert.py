@@ -23,6 +23,9 @@ _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
 _INT, _BOOL, _DATETIME, _STR, _NUM, _LIST, _ANY = range(7)
 _ESCAPED = frozenset("=+@")
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
+# `f(row, window)`: a CSV row (values by column) -> a typed record (RecordConverter.for_header)
+RowConverter: t.TypeAlias = "t.Callable[[t.Sequence[str], Bounds | None], dict[str, t.Any]]"
 
 
 def snake_to_camel(name: str) -> str:
@@ -180,6 +183,74 @@ class RecordConverter:
             else:
                 out[name] = value
         return out
+
+    def for_header(self, header: t.Sequence[str]) -> RowConverter:
+        """`convert(dict(zip(header, row)), window=window)` as `f(row, window)` for rows of
+        text (CSV), with the columns resolved once per header (cached)."""
+        key = tuple(header)
+        cache = self.__dict__.setdefault("_row_converters", {})
+        made = cache.get(key)
+        if made is None:
+            made = cache[key] = self._row_converter(key)
+        return t.cast("RowConverter", made)
+
+    def _row_converter(self, header: tuple[str, ...]) -> RowConverter:
+        columns: dict[str, int] = {}  # the last column of a key wins, as in a dict
+        for at, key in enumerate(header):
+            columns[key] = at
+        by_kind: dict[int, list[tuple[int, str]]] = {kind: [] for kind in range(7)}
+        names: set[str] = set()
+        for key, at in sorted(columns.items(), key=lambda item: item[1]):
+            spec = self._fields.get(key)
+            if spec is None:
+                continue
+            if spec[0] in names:  # two columns for one property: the general way
+                convert = self.convert
+                return lambda row, window: convert(dict(zip(header, row, strict=True)),
+                                                   window=window)
+            names.add(spec[0])
+            by_kind[spec[1]].append((at, spec[0]))
+        snake, camel = self._rkey_names
+        rkey_at = columns.get(snake, columns.get(camel, -1))
+        ints, bools, times, strs = (by_kind[k] for k in (_INT, _BOOL, _DATETIME, _STR))
+        others = [(at, name, kind) for kind in (_NUM, _LIST, _ANY)
+                  for at, name in by_kind[kind]]
+        template, unescape, to_iso = self._template, self._unescape, self.to_utc_iso
+
+        def convert_row(row: t.Sequence[str], window: Bounds | None = None) -> dict[str, t.Any]:
+            out = template.copy()
+            for at, name in ints:
+                value = row[at]
+                if value:
+                    try:
+                        out[name] = int(value)
+                    except ValueError:
+                        out[name] = to_int(value)
+            for at, name in strs:
+                value = row[at]
+                if value:
+                    if unescape and value[0] == "\\" and value[1:2] in _ESCAPED:
+                        value = value[1:]
+                    out[name] = value
+            if times:
+                rraw = row[rkey_at] if rkey_at >= 0 else None
+                for at, name in times:
+                    value = row[at]
+                    if value:
+                        out[name] = to_iso(value, window=window if value == rraw else None)
+            for at, name in bools:
+                value = row[at]
+                if value:
+                    flag = _BOOL_TEXT.get(value)
+                    out[name] = to_bool(value) if flag is None else flag
+            for at, name, kind in others:
+                value = row[at]
+                if value:
+                    out[name] = (Decimal(value) if kind == _NUM
+                                 else to_list(value) if kind == _LIST else value)
+            return out
+
+        return convert_row
 
     def to_utc(
         self,

@@ -441,7 +441,7 @@ class ExportSync:
         # past what settled before the export was created to the next run.
         low, high = iso(window.start), iso(job.covered_until)
         bounds = (window.after, window.before)
-        convert = self.converter.convert
+        for_header = self.converter.for_header
         done = rows = 0
         last_log = began = self.monotonic()
         self.log.info("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
@@ -453,8 +453,9 @@ class ExportSync:
                 self.log.info("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
                               name, k + 1, n, done, len(files), second)
                 continue
+            convert = for_header(first)  # per header, cached
             for row in second:
-                record = convert(dict(zip(first, row, strict=True)), window=bounds)
+                record = convert(row, bounds)
                 stamp = record.get(field_name)
                 if stamp is not None and not low <= stamp < high:
                     continue
