@@ -1,44 +1,68 @@
-"""Benchmark: tap-pardot against the bundled simulator, export path versus query path.
+"""Benchmark: tap-pardot against the bundled simulator, a first run over years of history.
 
-Starts the simulator (its own process) with N visitor activities, then runs the real CLI on the
-`visitor_activities` stream, once per case, and prints records/s, API calls by kind and the
-tap's peak memory, with the ratios measured in this same run. Nothing here asserts a speed:
-these machines are shared, so read the figures, don't gate on them.
+Starts the simulator (its own process) with N visitor activities spread over `--years`, the
+Export API's processing time scaled down from Pardot's minutes to seconds, then runs the
+real CLI on the `visitor_activities` stream once per case: the export path, the query path,
+`auto`, and the export path in BATCH mode (jsonl.gz). Measured in the same run, on the same
+CSV files (fetched once through the Export API):
 
-    python scripts/benchmark.py [--rows 1000000]
+- the ceiling: a bare loop turning those CSV files into RECORD lines (the tap's own row
+  conversion, msgspec, no HTTP, no SDK, no threads);
+- a plain SDK stream: a minimal singer_sdk Stream emitting the same records (its defaults:
+  simplejson writer, type conformance, deselection pass).
+
+Every case writes to a pipe this script reads, as a target would. CPU time (user + system,
+all threads) per record is what the ratios compare: the export waits are not CPU, and the
+machine is shared, so wall times vary more. Nothing here asserts a speed.
+
+    python scripts/benchmark.py [--rows 300000] [--years 3] [--cases export,query,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import gzip
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import typing as t
 import urllib.request
 from pathlib import Path
 
 STREAM = "visitor_activities"
 BIN = Path(sys.executable).parent
+CLOCK_START = dt.datetime(2025, 11, 20, 12, tzinfo=dt.timezone.utc)  # the simulator's
+CASES = ("export", "query", "auto", "batch", "ceiling", "plain_sdk")
+HEADERS = ("case", "records", "exports", "API calls", "newest at s", "total s", "records/s",
+           "CPU s", "µs/record", "peak MB", "vs ceiling")
 
+
+# -- the simulator -------------------------------------------------------------------------
 
 def sim_call(url: str, path: str, body: dict | None = None) -> dict:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310 (the simulator, on loopback)
         f"{url}{path}", data=data, method="POST" if data else "GET"
     )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
         return json.load(response)
 
 
-def start_simulator(rows: int, workdir: Path) -> tuple[subprocess.Popen, str]:
+def start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Popen, str]:
     knobs = {
-        STREAM: {"count": rows, "clump_size": 1200},
+        STREAM: {"count": args.rows, "clump_size": 1200},
+        "data_start": (CLOCK_START - dt.timedelta(days=365 * args.years)).isoformat(),
         "prospects": {"count": 10}, "list_memberships": {"count": 10},
         "visitors": {"count": 10}, "prospect_accounts": {"count": 10},
-        "export_waiting_seconds": 0.5, "export_processing_seconds": 1.0,
+        # Pardot takes minutes to queue and process an export, longer for more rows:
+        # scaled here to seconds (and a rate per second), so a run takes minutes, not hours.
+        "export_waiting_seconds": args.export_waiting, "export_processing_seconds":
+        args.export_processing, "export_rows_per_second": args.export_rows_per_second,
         "export_rows_per_file": 50_000,
     }
     knobs_file = workdir / "knobs.json"
@@ -59,16 +83,22 @@ def start_simulator(rows: int, workdir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the simulator did not print its URL")
 
 
-def tap_config(url: str, workdir: Path, mode: str) -> Path:
+def tap_config(url: str, workdir: Path, args: argparse.Namespace, case: str) -> Path:
     sim_now = sim_call(url, "/_sim/clock")["now"]
-    config = {
-        "start_date": "2025-09-01T00:00:00Z", "end_date": sim_now,
+    start = CLOCK_START - dt.timedelta(days=365 * args.years)
+    config: dict = {
+        "start_date": start.isoformat(), "end_date": sim_now,
         "api_base_url": url, "auth_base_url": url,
         "client_id": "sim-client-id", "client_secret": "sim-client-secret",
         "refresh_token": "sim-refresh-token", "pardot_business_unit_id": "0Uv000000000001AAA",
-        "timezone": "America/New_York", "sync_mode": mode, "export_poll_seconds": 0.5,
+        "timezone": "America/New_York", "export_poll_seconds": args.export_poll,
+        "sync_mode": "export" if case in ("batch", "fetch") else case,
     }
-    path = workdir / f"config-{mode}.json"
+    if case == "batch":
+        config["batch_config"] = {
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": (workdir / "batches").as_uri(), "prefix": "bench-"}}
+    path = workdir / f"config-{case}.json"
     path.write_text(json.dumps(config))
     return path
 
@@ -89,59 +119,232 @@ def catalog_for(config: Path, workdir: Path) -> Path:
     return path
 
 
-def run_tap(url: str, config: Path, catalog: Path) -> dict:
-    """One sync; returns records, seconds, API calls by kind and the tap's peak RSS."""
-    sim_call(url, "/_sim/stats/reset", {})
+# -- running a case ------------------------------------------------------------------------
+
+def run_case(command: list[str], newest: str | None) -> dict:
+    """Run one process, reading its stdout as a target would: records, seconds (to the
+    first record of the newest month too), CPU seconds and peak RSS."""
     started = time.perf_counter()
-    tap = subprocess.Popen(
-        [str(BIN / "tap-pardot"), "--config", str(config), "--catalog", str(catalog)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    assert tap.stdout is not None
-    records = sum(1 for line in tap.stdout if b'"RECORD"' in line[:32])
-    _, status, usage = os.wait4(tap.pid, 0)
-    tap.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    records, newest_at, batches = 0, None, []
+    mark = b'"updated_at":"'
+    for line in proc.stdout:
+        if line.startswith(b'{"type":"RECORD"'):
+            records += 1
+            if newest_at is None and newest is not None:
+                at = line.find(mark)
+                if at >= 0 and line[at + len(mark):at + len(mark) + 25].decode() >= newest:
+                    newest_at = time.perf_counter() - started
+        elif line.startswith(b'{"type":"BATCH"'):
+            batches += json.loads(line)["manifest"]
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    if tap.returncode:
-        raise SystemExit(f"tap-pardot exited {tap.returncode}")
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{command[0]} exited {os.waitstatus_to_exitcode(status)}")
+    for uri in batches:  # BATCH mode: the records are in the files
+        with gzip.open(Path(uri.removeprefix("file://")), "rb") as lines:
+            records += sum(1 for _ in lines)
+    return {"records": records, "seconds": seconds, "newest_at": newest_at,
+            "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def run_tap(url: str, config: Path, catalog: Path, newest: str) -> dict:
+    sim_call(url, "/_sim/stats/reset", {})
+    result = run_case([str(BIN / "tap-pardot"), "--config", str(config), "--catalog",
+                       str(catalog)], newest)
     stats = sim_call(url, "/_sim/stats")
-    return {
-        "records": records, "seconds": seconds, "calls": stats["total_calls"],
-        "by_kind": {k: v for k, v in stats["calls_by_kind"].items() if v},
-        "peak_mb": usage.ru_maxrss / 1024,
-    }
+    result["calls"] = stats["total_calls"]
+    result["exports"] = stats["calls_by_kind"].get("export_create", 0)
+    return result
+
+
+# -- roles run in their own process: fetch the CSV files, the ceiling, a plain SDK stream --
+
+def fetch_csv(config_path: str, catalog_path: str, outdir: str) -> None:
+    """Export the stream's whole range (a year per export) and keep its CSV files."""
+    from tap_pardot.export.api import ExportApi
+    from tap_pardot.tap import TapPardot
+    from tap_pardot.times import iso
+
+    config = json.loads(Path(config_path).read_text())
+    tap = TapPardot(config=config, catalog=json.loads(Path(catalog_path).read_text()),
+                    parse_env_config=False)
+    stream = tap.streams[STREAM]
+    api = ExportApi(stream.pardot_request, config["api_base_url"], 5)
+    fields = [stream.wire_name(name, 5) for name in stream.fetched_properties]
+    start, end = (dt.datetime.fromisoformat(config[k]) for k in ("start_date", "end_date"))
+    files = 0
+    while start < end:
+        stop = min(end, start + dt.timedelta(days=360))  # within a year
+        body = {"fields": fields, "procedure": {
+            "name": "VisitorActivity/FilterByUpdatedAt",
+            "arguments": {"updatedAfter": iso(start - dt.timedelta(seconds=1)),
+                          "updatedBefore": iso(stop)}}}
+        status = api.create(body)
+        while status.state != "Complete":
+            time.sleep(0.5)
+            status = api.read(status.id)
+        for ref in status.files:
+            files += 1
+            with api.download(ref) as response, open(f"{outdir}/{files:04d}.csv", "wb") as out:
+                for chunk in response.iter_content(1 << 16):
+                    out.write(chunk)
+        start = stop
+
+
+def csv_records(directory: str) -> t.Iterator[dict]:
+    """The stream's records from the fetched CSV files, by the tap's own row conversion."""
+    from tap_pardot.convert import RecordConverter
+
+    schema = json.loads((Path(__file__).parent.parent / "tap_pardot" / "schemas"
+                         / f"{STREAM}.json").read_text())
+    converter = RecordConverter(schema, "America/New_York").for_fields(
+        schema["properties"], csv=True)
+    for path in sorted(Path(directory).glob("*.csv")):
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            convert = converter.for_header(next(reader))
+            for row in reader:
+                yield convert(row, None)
+
+
+def ceiling(directory: str) -> None:
+    """The bare loop: CSV rows -> RECORD lines with msgspec, to stdout in blocks."""
+    import msgspec
+
+    encode = msgspec.json.Encoder(decimal_format="number").encode
+    out, block = sys.stdout.buffer, bytearray()
+    tick, now = -1, ""
+    for record in csv_records(directory):
+        if time.monotonic_ns() // 1_000_000 != tick:  # the time, made once a millisecond
+            tick = time.monotonic_ns() // 1_000_000
+            now = dt.datetime.now(dt.timezone.utc).isoformat()
+        block += encode({"type": "RECORD", "stream": STREAM, "record": record,
+                         "time_extracted": now})
+        block += b"\n"
+        if len(block) >= 1 << 16:
+            out.write(block)
+            block.clear()
+    out.write(block)
+    out.flush()
+
+
+def plain_sdk(directory: str) -> None:
+    """A minimal singer_sdk tap whose one stream emits the same records, SDK defaults."""
+    from singer_sdk import Stream, Tap
+
+    schema = json.loads((Path(__file__).parent.parent / "tap_pardot" / "schemas"
+                         / f"{STREAM}.json").read_text())
+
+    class PlainStream(Stream):
+        name = STREAM
+        primary_keys = ("id",)
+
+        def get_records(self, context: t.Any) -> t.Iterable[dict]:
+            return csv_records(directory)
+
+    class PlainTap(Tap):
+        name = "plain-sdk"
+        config_jsonschema: t.ClassVar[dict] = {"type": "object", "properties": {}}
+
+        def discover_streams(self) -> list[Stream]:
+            return [PlainStream(self, schema=schema)]
+
+    PlainTap(config={}, parse_env_config=False).sync_all()
+
+
+# -- the table -----------------------------------------------------------------------------
+
+def row(case: str, r: dict, ceiling_rate: float | None) -> list[str]:
+    per_record = r["cpu"] / max(r["records"], 1) * 1e6
+    ratio = (f"{(r['records'] / r['cpu']) / ceiling_rate:.0%}"
+             if ceiling_rate and r["cpu"] else "")
+    newest = r.get("newest_at")
+    return [case, f"{r['records']:,}", str(r.get("exports", "")),
+            f"{r['calls']:,}" if "calls" in r else "",
+            f"{newest:.1f}" if newest is not None else "",
+            f"{r['seconds']:.1f}", f"{r['records'] / r['seconds']:,.0f}", f"{r['cpu']:.1f}",
+            f"{per_record:.1f}", f"{r['peak_mb']:.0f}", ratio]
+
+
+def print_table(results: dict[str, dict], truth: int, args: argparse.Namespace) -> None:
+    print(f"\n{STREAM}: {truth:,} records over {args.years} years in the simulator; exports "
+          f"take {args.export_waiting:g} s queued + {args.export_processing:g} s + 1 s per "
+          f"{args.export_rows_per_second:,.0f} rows\n")
+    base = results.get("ceiling")
+    rate = base["records"] / base["cpu"] if base and base["cpu"] else None
+    table = [list(HEADERS)] + [row(case, r, rate) for case, r in results.items()]
+    widths = [max(len(line[k]) for line in table) for k in range(len(HEADERS))]
+    for n, line in enumerate(table):
+        print("  ".join(cell.ljust(w) if k == 0 else cell.rjust(w)
+                        for k, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print("\nnewest at s: seconds until the first record of the newest 30 days reached the "
+          "output; vs ceiling: records per CPU-second against the ceiling's")
+    if "export" in results and "query" in results:
+        export, query = results["export"], results["query"]
+        print(f"query/export API calls: {query['calls'] / max(export['calls'], 1):.1f}x")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=300_000, help="visitor activities")
+    parser.add_argument("--years", type=float, default=3, help="history the rows span")
+    parser.add_argument("--cases", default=",".join(CASES), help="a comma list of " +
+                        ", ".join(CASES))
+    parser.add_argument("--export-waiting", type=float, default=0.5,
+                        help="simulated seconds an export waits in Pardot's queue")
+    parser.add_argument("--export-processing", type=float, default=1.0,
+                        help="simulated seconds an export processes, plus rows at the rate")
+    parser.add_argument("--export-rows-per-second", type=float, default=200_000)
+    parser.add_argument("--export-poll", type=float, default=1.0,
+                        help="the tap's export_poll_seconds")
+    parser.add_argument("--role", choices=("fetch", "ceiling", "plain_sdk"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("role_args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.role == "fetch":
+        fetch_csv(*args.role_args)
+        return 0
+    if args.role in ("ceiling", "plain_sdk"):
+        {"ceiling": ceiling, "plain_sdk": plain_sdk}[args.role](*args.role_args)
+        return 0
+    cases = [case for case in CASES if case in args.cases.split(",")]
+    me = [str(BIN / "python"), str(Path(__file__).resolve())]
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        sim, url = start_simulator(args.rows, workdir)
+        (workdir / "csv").mkdir()
+        sim, url = start_simulator(args, workdir)
         try:
-            catalog = catalog_for(tap_config(url, workdir, "export"), workdir)
-            results = {
-                mode: run_tap(url, tap_config(url, workdir, mode), catalog)
-                for mode in ("export", "query")
-            }
-            # Fetched last: a big parent process would inflate the taps' measured peak memory.
+            end = dt.datetime.fromisoformat(sim_call(url, "/_sim/clock")["now"])
+            newest = (end - dt.timedelta(days=30)).astimezone(dt.timezone.utc).isoformat()
+            catalog = catalog_for(tap_config(url, workdir, args, "export"), workdir)
+            for case in cases:
+                if case in ("ceiling", "plain_sdk"):
+                    continue
+                print(f"running {case}...", file=sys.stderr)
+                config = tap_config(url, workdir, args, case)
+                results[case] = run_tap(url, config, catalog, newest)
+                print(f"  {results[case]}", file=sys.stderr)
+            if "ceiling" in cases or "plain_sdk" in cases:
+                print("fetching the CSV files for the ceiling...", file=sys.stderr)
+                subprocess.run([*me, "--role", "fetch", str(tap_config(
+                    url, workdir, args, "fetch")), str(catalog), str(workdir / "csv")],
+                    check=True)
+                for case in ("ceiling", "plain_sdk"):
+                    if case in cases:
+                        print(f"running {case}...", file=sys.stderr)
+                        results[case] = run_case([*me, "--role", case, str(workdir / "csv")],
+                                                 newest)
             truth = len(sim_call(url, f"/_sim/truth/{STREAM}")["records"])
         finally:
             sim.terminate()
             sim.wait(timeout=30)
-    print(f"\n{STREAM}: {truth:,} records in the simulator\n")
-    print(f"{'path':<8}{'records':>11}{'seconds':>9}{'records/s':>11}{'API calls':>11}"
-          f"{'peak MB':>9}  calls by kind")
-    for mode, r in results.items():
-        rate = r["records"] / r["seconds"]
-        print(f"{mode:<8}{r['records']:>11,}{r['seconds']:>9.1f}{rate:>11,.0f}"
-              f"{r['calls']:>11,}{r['peak_mb']:>9.0f}  {r['by_kind']}")
-    export, query = results["export"], results["query"]
-    print(f"\nquery/export API calls: {query['calls'] / export['calls']:.1f}x; "
-          f"export/query wall time: {export['seconds'] / query['seconds']:.2f}x; "
-          f"records per API call: export {export['records'] / export['calls']:,.0f}, "
-          f"query {query['records'] / query['calls']:,.0f}")
+    order = ["ceiling", "plain_sdk", *[c for c in cases if c not in ("ceiling", "plain_sdk")]]
+    print_table({case: results[case] for case in order if case in results}, truth, args)
     complete = all(r["records"] >= truth for r in results.values())
     print("every record reached the output" if complete else "RECORDS MISSING")
     return 0 if complete else 1

@@ -13,7 +13,9 @@ checked against, see pyproject.toml):
   straight to the fast encoder (writer.py) where the stream's map is the identity; the
   SDK's pass would drop deselected properties (RecordConverter never makes them), conform
   types (TYPE_CONFORMANCE_LEVEL is NONE) and encode with simplejson, for the same line.
-- `Stream._sync_records()` (export/batch.py): the SDK's record loop, as its own
+- `Stream._increment_stream_state()` (here; query/__init__.py too): the SDK's step for an
+  unsorted stream, in fewer calls (a tenth of an export's CPU time otherwise).
+- `Stream._sync_records()` (here, `get_batches`): the SDK's record loop, as its own
   `get_batches` drives it, feeding the batch files.
 - `Tap._validate_config()` and `Tap._config` (tap.py): the SDK's own schema check, extended
   with the rules a JSON schema cannot say (which credentials go together, dates), so a bad
@@ -45,7 +47,7 @@ from tap_pardot.convert import RecordConverter, snake_to_camel
 from tap_pardot.export.batch import batch_files
 from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopRun
 from tap_pardot.settings import ConfigError, Settings
-from tap_pardot.state import Checkpoints
+from tap_pardot.state import MARKERS, Checkpoints
 from tap_pardot.writer import PardotSingerWriter
 
 if t.TYPE_CHECKING:
@@ -395,6 +397,28 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         floats = bool(numbers) and any(type(record.get(name)) is float for name in numbers)
         writer.write_record(self.name, record, self._stream_version, floats=floats)
         self.state_manager.is_flushed = False
+
+    @override
+    def _increment_stream_state(self, latest_record: dict[str, t.Any], *,
+                                context: t.Any = None) -> None:
+        # The SDK's own step for an unsorted stream, in fewer calls: its progress markers
+        # keep the highest replication value (an ISO string) seen since the last checkpoint.
+        key = self.replication_key
+        value = latest_record.get(key or "")
+        markers = None
+        if (type(value) is str and context is None and not self.is_sorted
+                and not self.forced_replication_method):
+            state = self.tap_state.get("bookmarks", {}).get(self.name)  # the stream's state
+            markers = state.get(MARKERS) if isinstance(state, dict) else None
+        if type(markers) is not dict or not self.check_sorted:
+            super()._increment_stream_state(latest_record, context=context)
+            return
+        old = markers.get("replication_key_value")
+        if old is None or (type(old) is str and t.cast("str", value) >= old):
+            markers["replication_key"] = key
+            markers["replication_key_value"] = value
+        elif type(old) is not str:
+            super()._increment_stream_state(latest_record, context=context)
 
     @override
     def get_batches(self, batch_config: BatchConfig, context: t.Any = None

@@ -234,10 +234,14 @@ class RecordConverter:
                     out[name] = value
             if times:
                 rraw = row[rkey_at] if rkey_at >= 0 else None
+                last = made = None  # a row's times are often equal (created == updated)
                 for at, name in times:
                     value = row[at]
                     if value:
-                        out[name] = to_iso(value, window=window if value == rraw else None)
+                        if value != last:
+                            last = value
+                            made = to_iso(value, window=window if value == rraw else None)
+                        out[name] = made
             for at, name in bools:
                 value = row[at]
                 if value:

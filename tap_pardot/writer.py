@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import re
 import sys
+import time
 import typing as t
 import weakref
 
@@ -72,6 +73,7 @@ class PardotSingerWriter(SimpleSingerWriter):
         super().__init__()
         self.encoder = LineEncoder()
         self._pending = bytearray()  # RECORD lines not yet written
+        self._tick, self._now = -1, ""
         _WRITERS.add(self)
 
     @override
@@ -90,8 +92,16 @@ class PardotSingerWriter(SimpleSingerWriter):
         envelope: dict[str, t.Any] = {"type": "RECORD", "stream": stream, "record": record}
         if version is not None:
             envelope["version"] = version
-        envelope["time_extracted"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        envelope["time_extracted"] = self.now()
         self._add(self.encoder.line(envelope, floats=floats))
+
+    def now(self) -> str:
+        """The time, UTC ISO, made at most once a millisecond (as often it cost a tenth of
+        a record's time)."""
+        tick = time.monotonic_ns() // 1_000_000
+        if tick != self._tick:
+            self._tick, self._now = tick, dt.datetime.now(dt.timezone.utc).isoformat()
+        return self._now
 
     def _add(self, line: bytes) -> None:
         self._pending += line
