@@ -38,6 +38,7 @@ from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from typing_extensions import override
 
 from tap_pardot import retry, schemas
@@ -407,8 +408,9 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         value = latest_record.get(key or "")
         markers = None
         if (type(value) is str and context is None and not self.is_sorted
-                and not self.forced_replication_method):
-            state = self.tap_state.get("bookmarks", {}).get(self.name)  # the stream's state
+                and self.replication_method == REPLICATION_INCREMENTAL):
+            # Where the SDK's step writes: the stream's state in its state manager's.
+            state = self.state_manager.tap_state.get("bookmarks", {}).get(self.name)
             markers = state.get(MARKERS) if isinstance(state, dict) else None
         if type(markers) is not dict or not self.check_sorted:
             super()._increment_stream_state(latest_record, context=context)
