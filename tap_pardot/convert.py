@@ -114,6 +114,7 @@ class RecordConverter:
         self.tz = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
         self._utc_tz = self.tz in (UTC, zoneinfo.ZoneInfo("UTC"))
         self._hour_offsets: dict[str, dt.timedelta | None] = {}
+        self._hour_prefixes: dict[str, str | None] = {}  # local hour -> its UTC hour
         props = schema.get("properties", {})
         self._template: dict[str, t.Any] = dict.fromkeys(props)
         self._fields: dict[str, tuple[str, int]] = {}
@@ -137,6 +138,7 @@ class RecordConverter:
         other._fields = {key: spec for key, spec in self._fields.items()
                          if spec[0] in other._template}
         other._unescape = csv
+        other.__dict__.pop("_row_converters", None)  # made for the fields of `self`
         return other
 
     def convert(
@@ -289,16 +291,32 @@ class RecordConverter:
         """Like `to_utc`, as `2025-11-02T05:30:00+00:00`. A date alone (a custom Date
         field's `2025-11-02`) is a calendar day, not an instant: midnight UTC."""
         if isinstance(value, str):
-            if len(value) == 10:
+            if len(value) == 19:  # naive `YYYY-MM-DD HH:MM:SS` (export CSVs)
+                prefix = self._hour_prefixes.get(value[:13], "")
+                if prefix == "":
+                    prefix = self._utc_hour(value[:13])
+                tail = value[13:]  # `:MM:SS`, checked as fromisoformat would
+                if (prefix is not None and tail[0] == tail[3] == ":"
+                        and tail[1:3] < "60" and tail[4:] < "60"
+                        and (tail[1:3] + tail[4:]).isdigit()):
+                    return f"{prefix}{tail}+00:00"
+            elif len(value) == 10:
                 return f"{dt.date.fromisoformat(value).isoformat()}T00:00:00+00:00"
-            if len(value) == 25 and value.endswith("+00:00"):
+            elif len(value) == 25 and value.endswith("+00:00"):
                 return value.replace(" ", "T", 1)
-            if len(value) == 19:
-                offset = self._offset_of_hour(value[:13])
-                if offset is not None:
-                    naive = dt.datetime.fromisoformat(value) - offset
-                    return naive.isoformat() + "+00:00"
         return self.to_utc(value, window=window).isoformat()
+
+    def _utc_hour(self, hour: str) -> str | None:
+        """`YYYY-MM-DDTHH` in UTC of a local hour `YYYY-MM-DD HH`, or None where that is not
+        one UTC hour (the offset changes in it, or is not whole hours); cached."""
+        offset = self._offset_of_hour(hour)
+        prefix = None
+        if offset is not None and not offset.total_seconds() % 3600:
+            prefix = (dt.datetime.fromisoformat(f"{hour}:00:00") - offset).isoformat()[:13]
+        if len(self._hour_prefixes) > 100_000:
+            self._hour_prefixes.clear()
+        self._hour_prefixes[hour] = prefix
+        return prefix
 
     def _offset_of_hour(self, hour: str) -> dt.timedelta | None:
         """The zone's UTC offset through a local hour, or None if it changes in it."""

@@ -39,25 +39,33 @@ def _escape(match: re.Match[str]) -> str:
 
 
 class LineEncoder:
-    """`line(obj)`: `obj` as one JSON line (bytes, `\\n` included), as the SDK writes it.
+    """`obj` as one JSON line (`\\n` included), as the SDK writes it.
 
     For dicts of str, int, bool, None, Decimal and str lists (what RecordConverter makes);
     floats go through simplejson, whose exponent form (`1e+16`) msgspec does not share.
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._scratch = bytearray()
+
+    def append(self, obj: t.Any, out: bytearray, *, floats: bool = False) -> None:
+        """Add the line to `out`; `floats`: `obj` may hold floats (the SDK's encoder then)."""
+        if floats:
+            out += (serialize_json(obj) + "\n").encode()
+            return
+        scratch = self._scratch
+        _ENCODER.encode_into(obj, scratch)
+        if scratch.isascii() and b"\x7f" not in scratch:
+            out += scratch
+        else:
+            out += _UNESCAPED.sub(_escape, scratch.decode()).encode()
+        out += b"\n"
 
     def line(self, obj: t.Any, *, floats: bool = False) -> bytes:
-        """One line; `floats`: the object may hold floats (the SDK's encoder then)."""
-        if floats:
-            return (serialize_json(obj) + "\n").encode()
-        buffer = self._buffer
-        _ENCODER.encode_into(obj, buffer)
-        if not buffer.isascii() or b"\x7f" in buffer:
-            return (_UNESCAPED.sub(_escape, buffer.decode()) + "\n").encode()
-        buffer.extend(b"\n")
-        return bytes(buffer)
+        """The line alone."""
+        out = bytearray()
+        self.append(obj, out, floats=floats)
+        return bytes(out)
 
 
 class PardotSingerWriter(SimpleSingerWriter):
@@ -93,7 +101,9 @@ class PardotSingerWriter(SimpleSingerWriter):
         if version is not None:
             envelope["version"] = version
         envelope["time_extracted"] = self.now()
-        self._add(self.encoder.line(envelope, floats=floats))
+        self.encoder.append(envelope, self._pending, floats=floats)
+        if len(self._pending) >= PENDING_BYTES or not hasattr(sys.stdout, "buffer"):
+            self.flush_records()
 
     def now(self) -> str:
         """The time, UTC ISO, made at most once a millisecond (as often it cost a tenth of

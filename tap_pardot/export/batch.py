@@ -84,7 +84,7 @@ def batch_files(
     sync_id = f"{tap_name}--{stream_name}-{uuid.uuid4()}"
     prefix = config.storage.prefix or ""
     size = config.batch_size
-    line = LineEncoder().line
+    append = LineEncoder().append
     with ThreadPoolExecutor(1, thread_name_prefix="batch-gzip") as pool:
         number = 0
         current: _File | None = None
@@ -98,7 +98,7 @@ def batch_files(
                     current = _File(config, filename, pool)
                 floats = bool(number_properties) and any(
                     type(record.get(name)) is float for name in number_properties)
-                pending += line(record, floats=floats)
+                append(record, pending, floats=floats)
                 count += 1
                 if count >= size:
                     current.close(bytes(pending))
