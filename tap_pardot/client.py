@@ -406,15 +406,20 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
                                 context: t.Any = None) -> None:
         # The SDK's own step for an unsorted stream, in fewer calls: its progress markers
         # keep the highest replication value (an ISO string) seen since the last checkpoint.
-        key = self.replication_key
-        value = latest_record.get(key or "")
+        step: tuple[str, dict[str, t.Any]] | None = self.__dict__.get("_marker_step")
+        if "_marker_step" not in self.__dict__:
+            # (replication key, the stream's state) where the shortcut applies; the state
+            # is where the SDK's step writes: the stream's, in its state manager's.
+            eligible = (self.replication_key and not self.is_sorted and self.check_sorted
+                        and self.replication_method == REPLICATION_INCREMENTAL)
+            step = self.__dict__["_marker_step"] = (
+                (self.replication_key, self.state_manager.stream_state) if eligible else None)
         markers = None
-        if (type(value) is str and context is None and not self.is_sorted
-                and self.replication_method == REPLICATION_INCREMENTAL):
-            # Where the SDK's step writes: the stream's state in its state manager's.
-            state = self.state_manager.tap_state.get("bookmarks", {}).get(self.name)
-            markers = state.get(MARKERS) if isinstance(state, dict) else None
-        if type(markers) is not dict or not self.check_sorted:
+        if step is not None and context is None:
+            key, state = step
+            value = latest_record.get(key)
+            markers = state.get(MARKERS) if type(value) is str else None
+        if type(markers) is not dict:
             super()._increment_stream_state(latest_record, context=context)
             return
         old = markers.get("replication_key_value")
@@ -423,6 +428,12 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
             markers["replication_key_value"] = value
         elif type(old) is not str:
             super()._increment_stream_state(latest_record, context=context)
+
+    @override
+    def generate_child_contexts(self, record: dict[str, t.Any], context: t.Any
+                                ) -> t.Iterable[t.Any]:
+        # No child streams (Pardot's streams have none): no context to make per record.
+        return super().generate_child_contexts(record, context) if self.child_streams else ()
 
     @override
     def get_batches(self, batch_config: BatchConfig, context: t.Any = None
