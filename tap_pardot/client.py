@@ -9,9 +9,18 @@ checked against, see pyproject.toml):
   also write it in BATCH mode, ahead of the batch that holds the records it covers.
 - `Stream._increment_stream_state()` (query/__init__.py): skipped for a record without a
   replication value (v3/v4 campaigns), which the SDK would warn about record by record.
-- `Stream._write_starting_replication_value()` (object_stream.py `prefetch_export`): what
-  the SDK does first when a stream's sync begins, done earlier for the next stream, whose
-  first export is created while the current stream's last files download.
+- `Stream._write_record_message()` (here) and `Stream._stream_version`: a record goes
+  straight to the fast encoder (writer.py) where the stream's map is the identity; the
+  SDK's pass would drop deselected properties (RecordConverter never makes them), conform
+  types (TYPE_CONFORMANCE_LEVEL is NONE) and encode with simplejson, for the same line.
+- `Stream._increment_stream_state()` (here; query/__init__.py too): the SDK's step for an
+  unsorted stream, in fewer calls (a tenth of an export's CPU time otherwise).
+- `Stream._sync_records()` and `_write_starting_replication_value()` (here,
+  `get_batches`): the SDK's record loop feeds the batch files, as in the SDK's own
+  `get_batches`; for a stream without partitions or child streams, its per-record steps
+  that apply (`_batch_records`), a tenth of BATCH mode's CPU time less. The latter also in
+  object_stream.py `prefetch_export`: done early for the next stream, whose first export is
+  created while the current stream's last files download.
 - `Tap._validate_config()` and `Tap._config` (tap.py): the SDK's own schema check, extended
   with the rules a JSON schema cannot say (which credentials go together, dates), so a bad
   config is one line; and numbers that Meltano passes as strings ("0.5") made numbers first.
@@ -33,20 +42,25 @@ import requests
 from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from typing_extensions import override
 
 from tap_pardot import retry, schemas
 from tap_pardot.auth import AuthError, token_in
 from tap_pardot.clock import SETTLE, PardotClock
 from tap_pardot.convert import RecordConverter, snake_to_camel
+from tap_pardot.export.batch import batch_files
 from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopRun
 from tap_pardot.progress import duration
 from tap_pardot.settings import ConfigError, Settings
-from tap_pardot.state import Checkpoints
+from tap_pardot.state import MARKERS, Checkpoints
+from tap_pardot.writer import PardotSingerWriter
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 
 from tap_pardot.auth import Authenticator
 
@@ -379,6 +393,97 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     def fetched_properties(self) -> list[str]:
         """Selected properties less those refused: what is requested and emitted."""
         return [name for name in self.selected_properties if name not in self.refused_fields]
+
+    # Records
+
+    @cached_property
+    def number_properties(self) -> tuple[str, ...]:
+        """Properties that may hold a float (the fast encoder leaves those to simplejson)."""
+        return tuple(name for name, prop in self.schema["properties"].items()
+                     if "number" in prop.get("type", ()))
+
+    @cached_property
+    def plain_records(self) -> bool:
+        """True if this stream's records leave as they are made: one map, the identity (no
+        stream map, alias or flattening configured for it)."""
+        maps = self.stream_maps
+        return (len(maps) == 1 and type(maps[0]) is SameRecordTransform
+                and maps[0].stream_alias == self.name and not maps[0].flattening_enabled)
+
+    @override
+    def _write_record_message(self, record: dict[str, t.Any]) -> None:
+        writer = self._tap.message_writer
+        if not self.plain_records or not isinstance(writer, PardotSingerWriter):
+            super()._write_record_message(record)
+            return
+        numbers = self.number_properties
+        floats = bool(numbers) and any(type(record.get(name)) is float for name in numbers)
+        writer.write_record(self.name, record, self._stream_version, floats=floats)
+        self.state_manager.is_flushed = False
+
+    @override
+    def _increment_stream_state(self, latest_record: dict[str, t.Any], *,
+                                context: t.Any = None) -> None:
+        # The SDK's own step for an unsorted stream, in fewer calls: its progress markers
+        # keep the highest replication value (an ISO string) seen since the last checkpoint.
+        step: tuple[str, dict[str, t.Any]] | None = self.__dict__.get("_marker_step")
+        if "_marker_step" not in self.__dict__:
+            # (replication key, the stream's state) where the shortcut applies; the state
+            # is where the SDK's step writes: the stream's, in its state manager's.
+            eligible = (self.replication_key and not self.is_sorted and self.check_sorted
+                        and self.replication_method == REPLICATION_INCREMENTAL)
+            step = self.__dict__["_marker_step"] = (
+                (self.replication_key, self.state_manager.stream_state) if eligible else None)
+        markers = None
+        if step is not None and context is None:
+            key, state = step
+            value = latest_record.get(key)
+            markers = state.get(MARKERS) if type(value) is str else None
+        if type(markers) is not dict:
+            super()._increment_stream_state(latest_record, context=context)
+            return
+        old = markers.get("replication_key_value")
+        if old is None or (type(old) is str and t.cast("str", value) >= old):
+            markers["replication_key"] = key
+            markers["replication_key_value"] = value
+        elif type(old) is not str:
+            super()._increment_stream_state(latest_record, context=context)
+
+    @override
+    def generate_child_contexts(self, record: dict[str, t.Any], context: t.Any
+                                ) -> t.Iterable[t.Any]:
+        # No child streams (Pardot's streams have none): no context to make per record.
+        return super().generate_child_contexts(record, context) if self.child_streams else ()
+
+    @override
+    def get_batches(self, batch_config: BatchConfig, context: t.Any = None
+                    ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        if batch_config.encoding.format != "jsonl":
+            yield from super().get_batches(batch_config, context)
+            return
+        plain = (context is None and not self.partitions and not self.child_streams
+                 and self.ABORT_AT_RECORD_COUNT is None and self.selected)
+        records = (self._batch_records() if plain
+                   else self._sync_records(context, write_messages=False))
+        for manifest in batch_files(records, batch_config, tap_name=self.tap_name,
+                                    stream_name=self.name,
+                                    number_properties=self.number_properties):
+            yield batch_config.encoding, manifest
+
+    def _batch_records(self) -> t.Iterator[dict[str, t.Any]]:
+        """The SDK's record loop (`_sync_records`) with only the steps a stream without
+        partitions, child streams or a dry-run limit takes per record: post_process, the
+        progress-marker step, the record counter. (The stream's end is finalized by the
+        tap, after the last batch.)"""
+        with self.get_record_counter() as counter, self.get_sync_timer():
+            self._write_starting_replication_value(None)
+            for raw in self.get_records(None):
+                record = self.post_process(raw, None)
+                if record is None:
+                    continue
+                self._increment_stream_state(record)
+                counter.increment()
+                yield record
 
     # Requests
 

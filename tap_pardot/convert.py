@@ -23,6 +23,9 @@ _TRUE = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "f", "n"})
 _INT, _BOOL, _DATETIME, _STR, _NUM, _LIST, _ANY, _INTS = range(8)
 _ESCAPED = frozenset("=+@")
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
+# `f(row, window)`: a CSV row (values by column) -> a typed record (RecordConverter.for_header)
+RowConverter: t.TypeAlias = "t.Callable[[t.Sequence[str], Bounds | None], dict[str, t.Any]]"
 
 
 def snake_to_camel(name: str) -> str:
@@ -112,6 +115,7 @@ class RecordConverter:
         self.tz = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
         self._utc_tz = self.tz in (UTC, zoneinfo.ZoneInfo("UTC"))
         self._hour_offsets: dict[str, dt.timedelta | None] = {}
+        self._hour_prefixes: dict[str, str | None] = {}  # local hour -> its UTC hour
         props = schema.get("properties", {})
         self._template: dict[str, t.Any] = dict.fromkeys(props)
         self._fields: dict[str, tuple[str, int]] = {}
@@ -135,6 +139,7 @@ class RecordConverter:
         other._fields = {key: spec for key, spec in self._fields.items()
                          if spec[0] in other._template}
         other._unescape = csv
+        other.__dict__.pop("_row_converters", None)  # made for the fields of `self`
         return other
 
     def convert(
@@ -184,6 +189,78 @@ class RecordConverter:
                 out[name] = value
         return out
 
+    def for_header(self, header: t.Sequence[str]) -> RowConverter:
+        """`convert(dict(zip(header, row)), window=window)` as `f(row, window)` for rows of
+        text (CSV), with the columns resolved once per header (cached)."""
+        key = tuple(header)
+        cache = self.__dict__.setdefault("_row_converters", {})
+        made = cache.get(key)
+        if made is None:
+            made = cache[key] = self._row_converter(key)
+        return t.cast("RowConverter", made)
+
+    def _row_converter(self, header: tuple[str, ...]) -> RowConverter:
+        columns: dict[str, int] = {}  # the last column of a key wins, as in a dict
+        for at, key in enumerate(header):
+            columns[key] = at
+        by_kind: dict[int, list[tuple[int, str]]] = {kind: [] for kind in range(7)}
+        names: set[str] = set()
+        for key, at in sorted(columns.items(), key=lambda item: item[1]):
+            spec = self._fields.get(key)
+            if spec is None:
+                continue
+            if spec[0] in names:  # two columns for one property: the general way
+                convert = self.convert
+                return lambda row, window: convert(dict(zip(header, row, strict=True)),
+                                                   window=window)
+            names.add(spec[0])
+            by_kind[spec[1]].append((at, spec[0]))
+        snake, camel = self._rkey_names
+        rkey_at = columns.get(snake, columns.get(camel, -1))
+        ints, bools, times, strs = (by_kind[k] for k in (_INT, _BOOL, _DATETIME, _STR))
+        others = [(at, name, kind) for kind in (_NUM, _LIST, _ANY)
+                  for at, name in by_kind[kind]]
+        template, unescape, to_iso = self._template, self._unescape, self.to_utc_iso
+
+        def convert_row(row: t.Sequence[str], window: Bounds | None = None) -> dict[str, t.Any]:
+            out = template.copy()
+            for at, name in ints:
+                value = row[at]
+                if value:
+                    try:
+                        out[name] = int(value)
+                    except ValueError:
+                        out[name] = to_int(value)
+            for at, name in strs:
+                value = row[at]
+                if value:
+                    if unescape and value[0] == "\\" and value[1:2] in _ESCAPED:
+                        value = value[1:]
+                    out[name] = value
+            if times:
+                rraw = row[rkey_at] if rkey_at >= 0 else None
+                last = made = None  # a row's times are often equal (created == updated)
+                for at, name in times:
+                    value = row[at]
+                    if value:
+                        if value != last:
+                            last = value
+                            made = to_iso(value, window=window if value == rraw else None)
+                        out[name] = made
+            for at, name in bools:
+                value = row[at]
+                if value:
+                    flag = _BOOL_TEXT.get(value)
+                    out[name] = to_bool(value) if flag is None else flag
+            for at, name, kind in others:
+                value = row[at]
+                if value:
+                    out[name] = (Decimal(value) if kind == _NUM
+                                 else to_list(value) if kind == _LIST else value)
+            return out
+
+        return convert_row
+
     def to_utc(
         self,
         value: str | dt.datetime,
@@ -217,16 +294,32 @@ class RecordConverter:
         """Like `to_utc`, as `2025-11-02T05:30:00+00:00`. A date alone (a custom Date
         field's `2025-11-02`) is a calendar day, not an instant: midnight UTC."""
         if isinstance(value, str):
-            if len(value) == 10:
+            if len(value) == 19:  # naive `YYYY-MM-DD HH:MM:SS` (export CSVs)
+                prefix = self._hour_prefixes.get(value[:13], "")
+                if prefix == "":
+                    prefix = self._utc_hour(value[:13])
+                tail = value[13:]  # `:MM:SS`, checked as fromisoformat would
+                if (prefix is not None and tail[0] == tail[3] == ":"
+                        and tail[1:3] < "60" and tail[4:] < "60"
+                        and (tail[1:3] + tail[4:]).isdigit()):
+                    return f"{prefix}{tail}+00:00"
+            elif len(value) == 10:
                 return f"{dt.date.fromisoformat(value).isoformat()}T00:00:00+00:00"
-            if len(value) == 25 and value.endswith("+00:00"):
+            elif len(value) == 25 and value.endswith("+00:00"):
                 return value.replace(" ", "T", 1)
-            if len(value) == 19:
-                offset = self._offset_of_hour(value[:13])
-                if offset is not None:
-                    naive = dt.datetime.fromisoformat(value) - offset
-                    return naive.isoformat() + "+00:00"
         return self.to_utc(value, window=window).isoformat()
+
+    def _utc_hour(self, hour: str) -> str | None:
+        """`YYYY-MM-DDTHH` in UTC of a local hour `YYYY-MM-DD HH`, or None where that is not
+        one UTC hour (the offset changes in it, or is not whole hours); cached."""
+        offset = self._offset_of_hour(hour)
+        prefix = None
+        if offset is not None and not offset.total_seconds() % 3600:
+            prefix = (dt.datetime.fromisoformat(f"{hour}:00:00") - offset).isoformat()[:13]
+        if len(self._hour_prefixes) > 100_000:
+            self._hour_prefixes.clear()
+        self._hour_prefixes[hour] = prefix
+        return prefix
 
     def _offset_of_hour(self, hour: str) -> dt.timedelta | None:
         """The zone's UTC offset through a local hour, or None if it changes in it."""

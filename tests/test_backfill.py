@@ -262,6 +262,20 @@ def test_generic_exports_serve_more_streams(sim_factory: t.Any, tmp_path: Path) 
         assert got(run, stream) == truth_in(sim, stream, DATA_START)
 
 
+def test_an_export_complete_at_creation_is_read_for_its_files(sim_factory: t.Any,
+                                                              tmp_path: Path) -> None:
+    """An export done by the time Pardot answers its creation says Complete, but a v5 create
+    reply has no `resultRefs`: the export is read once for its files, no window lost."""
+    sim = sim_factory({**VISITORS, "export_waiting_seconds": 0.0,
+                       "export_processing_seconds": 0.0})
+    sim.advance(180)
+    run = sync(sim, tmp_path, "visitors", sync_mode="export")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert calls(sim)["export_read"] == calls(sim)["export_create"] > 0  # one read each
+    assert calls(sim).get("query", 0) <= 3  # at most the v5 re-reads of a DST repeated hour
+    assert got(run, "visitors") == truth_in(sim, "visitors", DATA_START)
+
+
 GENERIC = {str(vars(s)["name"]): s for s in STREAM_TYPES if s.export_generic}
 
 

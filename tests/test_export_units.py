@@ -410,3 +410,19 @@ def test_a_file_broken_after_some_batches_is_resumed_without_repeats() -> None:
     assert len(attempts) == 2
     assert sorted(ids) == list(range(1300))
     assert items[-1] == ("file", "f", 1300)
+
+
+def test_a_file_that_changed_between_downloads_is_an_error() -> None:
+    """Rows handed over are skipped by count on a re-fetch, the last one's id checked: a
+    file whose rows moved fails the download rather than losing or repeating rows."""
+    first, second = make_file(range(1300)), make_file(range(5000, 6300))
+    attempts = []
+
+    def fetch(url: str) -> FakeBody:
+        attempts.append(url)
+        if len(attempts) == 1:
+            return FakeBody(first, break_after=int(len(first) * 0.7))
+        return FakeBody(second)
+
+    with pytest.raises(DownloadError, match="changed between two downloads"):
+        list(Downloader(fetch, workers=1, sleep=lambda _: None).items(["f"]))  # type: ignore[arg-type]

@@ -2,8 +2,9 @@
 
 Worker threads (at most ``max_concurrency``) each stream one file at a time and hand parsed
 rows to the caller's thread through a bounded queue, so memory stays flat however large the
-export. A file whose transfer drops part-way is fetched again from its start; rows already
-handed over are skipped by id, so nothing is lost or repeated.
+export. A file whose transfer drops part-way is fetched again from its start; the rows already
+handed over are skipped (counted, the last one's id checked), so nothing is lost or
+repeated.
 """
 
 from __future__ import annotations
@@ -85,6 +86,14 @@ def iter_csv(lines: Iterable[str]) -> Iterator[tuple[list[str], list[str]]]:
         yield header, row
 
 
+class _Progress:
+    """How far one file's rows have been handed over."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.last_id: str | None = None
+
+
 class Downloader:
     """Download files in parallel; yield ``("rows", header, rows)`` / ``("file", url, n)``."""
 
@@ -132,6 +141,9 @@ class Downloader:
                     break
             pool.shutdown(wait=not remaining, cancel_futures=True)
 
+    def _key_at(self, header: list[str]) -> int:
+        return header.index(self._id_column) if self._id_column in header else 0
+
     def _put(self, out: queue.Queue[Item], item: Item, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
@@ -142,10 +154,11 @@ class Downloader:
         raise _Stopped
 
     def _hand_over(self, out: queue.Queue[Item], header: list[str], batch: list[list[str]],
-                   seen: set[str], key_at: int, stop: threading.Event) -> None:
-        """Queue a batch; its ids count as handed over only once it is queued."""
+                   done: _Progress, key_at: int, stop: threading.Event) -> None:
+        """Queue a batch; its rows count as handed over only once it is queued."""
         self._put(out, ("rows", header, batch), stop)
-        seen.update(row[key_at] for row in batch)
+        done.rows += len(batch)
+        done.last_id = batch[-1][key_at]
 
     def _work(self, url: str, out: queue.Queue[Item], stop: threading.Event) -> None:
         try:
@@ -161,31 +174,44 @@ class Downloader:
 
     def _download(self, url: str, out: queue.Queue[Item], stop: threading.Event) -> int:
         """Stream one file to the consumer; a broken transfer is fetched again from its start
-        (the retry policy's waits, a quarter as long: a re-fetch is cheap), rows already
-        handed over skipped by id."""
-        seen: set[str] = set()  # ids of this file already handed over
+        (the retry policy's waits, a quarter as long: a re-fetch is cheap), the rows already
+        handed over skipped: the same file holds the same rows in the same order, which the
+        id of the last row handed over checks (a count, not a set of ids: memory stays flat
+        however large the file)."""
+        done = _Progress()
 
         def transfer() -> int:
             response = self._fetch(url)
             try:
-                key_at, batch = -1, []
+                key_at, batch, skip = -1, [], done.rows
                 for header, row in iter_csv(iter_text_lines(response.iter_content(CHUNK_BYTES))):
-                    if key_at < 0:
-                        key_at = header.index(self._id_column) if self._id_column in header else 0
-                    if row[key_at] not in seen:
-                        batch.append(row)
+                    if skip:
+                        skip -= 1
+                        if key_at < 0:
+                            key_at = self._key_at(header)
+                        if not skip and row[key_at] != done.last_id:
+                            msg = (f"{url} changed between two downloads: row {done.rows} "
+                                   f"was id {done.last_id}, is now {row[key_at]}")
+                            raise DownloadError(msg)
+                        continue
+                    batch.append(row)
                     if len(batch) >= BATCH_ROWS:
-                        self._hand_over(out, header, batch, seen, key_at, stop)
+                        if key_at < 0:
+                            key_at = self._key_at(header)
+                        self._hand_over(out, header, batch, done, key_at, stop)
                         batch = []
                 if batch:
-                    self._hand_over(out, header, batch, seen, key_at, stop)
-                return len(seen)
+                    key_at = self._key_at(header) if key_at < 0 else key_at
+                    self._hand_over(out, header, batch, done, key_at, stop)
+                if skip:
+                    raise TruncatedFileError(f"{url} has fewer rows than before")
+                return done.rows
             finally:
                 response.close()
 
         def broke(attempt: int, exc: object) -> None:
             LOGGER.warning("Download of %s broke after %d rows (%s); fetching it again "
-                           "(%d of %d)", url, len(seen), exc, attempt, self._retries)
+                           "(%d of %d)", url, done.rows, exc, attempt, self._retries)
 
         try:
             return retrying(transfer, again=lambda outcome: isinstance(outcome, STREAM_ERRORS),

@@ -126,6 +126,9 @@ class _Job:
     next_poll: float = 0.0
     waiting_since: float = 0.0
     delays: Iterator[float] = field(default_factory=lambda: iter(()))
+    # Read at least once: a v5 create reply has no `resultRefs`, so its files are not known
+    # even when it says Complete.
+    read: bool = False
 
     def update(self, status: ExportStatus) -> None:
         """Take a new reply about this export; its `createdAt` beats the one in state."""
@@ -538,11 +541,12 @@ class ExportSync:
         or one Waiting too long (canceled). None: no more tries, the window is queried."""
         while job is not None:
             status = job.status
-            if status.state == "Complete" and not status.is_expired:
+            done = status.state == "Complete" and not status.is_expired
+            if done and job.read:
                 self.log.info("Stream %s: export %d complete with %d file(s)",
                               self.stream.name, status.id, len(status.files))
                 return job
-            if status.finished or status.is_expired:
+            if not done and (status.finished or status.is_expired):
                 why = "expired" if status.is_expired else f"ended {status.state}"
                 job = self._recreate(job, why)
                 continue
@@ -572,6 +576,7 @@ class ExportSync:
                 self.sleep(delay)
             try:
                 job.update(self.api.read(status.id))
+                job.read = True
             except PardotAPIError as exc:
                 if status.state != RESUMED:
                     raise
@@ -656,7 +661,7 @@ class ExportSync:
         # past what settled before the export was created to the next run.
         low, high = iso(window.start), iso(job.covered_until)
         bounds = (window.after, window.before)
-        convert = self.converter.convert
+        for_header = self.converter.for_header
         done = rows = 0
         last_log = began = self.monotonic()
         self.log.info("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
@@ -668,8 +673,9 @@ class ExportSync:
                 self.log.info("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
                               name, k + 1, n, done, len(files), second)
                 continue
+            convert = for_header(first)  # per header, cached
             for row in second:
-                record = convert(dict(zip(first, row, strict=True)), window=bounds)
+                record = convert(row, bounds)
                 stamp = record.get(field_name)
                 if stamp is not None and not low <= stamp < high:
                     continue
