@@ -208,7 +208,7 @@ class RunContext:
     next_stream: t.Callable[[str], t.Any] | None = None
     # [seconds, days] of this run's exports, all streams: the poll schedule of a stream
     # without its own recent exports in state.
-    export_history: list[list[float]] = dataclasses.field(default_factory=list)
+    export_history: list[list[int]] = dataclasses.field(default_factory=list)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def note_stop(self, reason: StopRun) -> bool:

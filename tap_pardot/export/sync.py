@@ -23,10 +23,11 @@ in flight recorded, so an interrupted run resumes them:
      "exports": [{"id": 123, "window_start": "...", "window_end": "...", "api_version": 5,
                   "signature": "...", "created_at": "<Pardot's createdAt, UTC>",
                   "attempt": 1}],
-     "export_history": [[<seconds>, <days>], ...]}
+     "export_history": [[<seconds>, <hours>], ...]}
 
 `export_history` holds the durations of the stream's recent exports (Pardot's createdAt to
-updatedAt) and their windows' days: the poll schedule starts near the expected duration
+updatedAt) and their windows' hours, whole numbers (a Singer target reads a float in state
+as a Decimal, which some cannot write back): the poll schedule starts near the expected duration
 (windows.py `poll_delays`).
 
 Windows are half-open, `[start, end)`. Pardot's clock, not this machine's, bounds the
@@ -77,6 +78,7 @@ from tap_pardot.export.windows import (
     plan_windows,
     poll_delays,
 )
+from tap_pardot.progress import duration, span
 from tap_pardot.state import Ranges, pending_spans
 from tap_pardot.times import iso, parse_utc
 
@@ -91,7 +93,6 @@ MAX_ATTEMPTS = 2  # exports created per window before the window is queried inst
 # `export_timeout_hours` (6 h of the default 24) is canceled and counts as failed: two such
 # tries take at most half the timeout before the window is queried.
 WAITING_SHARE = 0.25
-PROGRESS_SECONDS = 30.0
 RESUMED = "recorded in state"  # the state of an export resumed from state, until read
 # What an export holds for sure: changes stamped up to its `createdAt` less this, as a
 # change stamped just before may become visible to the export's reader a little later.
@@ -322,7 +323,7 @@ class ExportSync:
         windows = self.plan()
         name = self.stream.name
         if not windows:
-            self.log.info("Stream %s: nothing to fetch (bookmark is at the end)", name)
+            self.log.debug("Stream %s: nothing to fetch (bookmark is at the end)", name)
             return
         spans = ", ".join(f"{iso(lo)} to {iso(hi)}" for lo, hi in reversed(self.ranges.todo))
         fields = f", {len(self.fields)} fields" if self.spec is not None else ""
@@ -348,8 +349,8 @@ class ExportSync:
         nxt = self._prepare(windows[0], 0, n)
         for k, window in enumerate(windows):
             step = nxt
-            self.log.info("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
-                          window.label())
+            self.log.debug("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
+                           window.label())
             if step.job is not None:
                 step.job = self._wait(step.job, k, n)  # None: the window is queried
             # The next window's export queues while this one downloads (or is queried);
@@ -432,13 +433,21 @@ class ExportSync:
     def _probe(self, window: Window, k: int, n: int) -> _Step | None:
         """One query page of the window: a _Step that queries it (that page reused), or None
         (export it). The page's reach estimates the window's pages."""
-        name, days = self.stream.name, _days(window.end - window.start)
+        name, length = self.stream.name, span(window.end - window.start)
         reader = _Reader(self.ranges, window.start, probe=True)
         first: list[dict[str, t.Any]] = []
         with self.stream.reading(reader), contextlib.suppress(_ProbeDone):
             first.extend(self.stream.query_window(self.context, window.start, window.end))
         reach = reader.first if reader.stopped else window.end
-        where = f"Stream {name}: {_tag(k, n)} ({days:.1f} days)"
+        where = f"Stream {name}: {_tag(k, n)} ({length})"
+        stream = self.stream
+        lacks = [f for f in stream.fetched_properties if f not in stream.query_properties]
+        if first and lacks:
+            # A query would leave them out, and a target that upserts whole rows would null
+            # the values an earlier export loaded.
+            self.log.info("%s: %d selected field(s) a query cannot read (%s): exporting",
+                          where, len(lacks), ", ".join(lacks))
+            return None
         if reach is not None and reach >= window.end:
             self.log.info("%s: the probe read it whole, %d record(s) in one query page%s",
                           where, len(first), ": no export" if k >= 0 else "")
@@ -449,7 +458,7 @@ class ExportSync:
             return None
         pages = math.ceil((window.end - window.start) / (reach - window.start))
         figure = (f"the first query page ({len(first)} records) reaches "
-                  f"{_days(reach - window.start):.2f} of {days:.1f} days: about {pages} pages")
+                  f"{span(reach - window.start)} of {length}: about {pages} pages")
         if pages > AUTO_QUERY_PAGES:
             self.log.info("%s: %s, more than %d: %s", where, figure, AUTO_QUERY_PAGES,
                           "exporting" if k >= 0 else "in windows, newest first")
@@ -543,8 +552,9 @@ class ExportSync:
             status = job.status
             done = status.state == "Complete" and not status.is_expired
             if done and job.read:
-                self.log.info("Stream %s: export %d complete with %d file(s)",
-                              self.stream.name, status.id, len(status.files))
+                self.log.debug("Stream %s: export %d complete with %d file(s)",
+                               self.stream.name, status.id, len(status.files))
+                self._note(None)
                 return job
             if not done and (status.finished or status.is_expired):
                 why = "expired" if status.is_expired else f"ended {status.state}"
@@ -555,7 +565,7 @@ class ExportSync:
             at_limit = waited >= self.waiting_limit or math.isclose(waited, self.waiting_limit)
             if status.state == "Waiting" and at_limit:
                 self._cancel(job, waited)
-                job = self._recreate(job, f"stayed Waiting for {_duration(waited)} (canceled)")
+                job = self._recreate(job, f"stayed Waiting for {duration(waited)} (canceled)")
                 continue
             if waited > self.timeout:
                 msg = (
@@ -567,11 +577,13 @@ class ExportSync:
             delay = job.next_poll - now
             if status.state == "Waiting":  # a read at the limit tells whether it is stalled
                 delay = min(delay, job.waiting_since + self.waiting_limit - now)
+            self._note(f"window {k + 1} of {n}: export {status.id} is "
+                       f"{status.state or 'queued'}")
             if delay > 0:
-                self.log.info(
+                self.log.debug(
                     "Stream %s: window %d of %d: export %d is %s; next poll in %s",
                     self.stream.name, k + 1, n, status.id, status.state or "queued",
-                    _duration(delay),
+                    duration(delay),
                 )
                 self.sleep(delay)
             try:
@@ -592,7 +604,7 @@ class ExportSync:
         self.log.warning(
             "Stream %s: export %d for %s is still Waiting (not started) after %s, over %g "
             "h (a share of export_timeout_hours): canceling it", self.stream.name,
-            job.status.id, job.window.label(), _duration(waited), self.waiting_limit / 3600)
+            job.status.id, job.window.label(), duration(waited), self.waiting_limit / 3600)
         try:
             self.api.cancel(job.status.id)
         except PardotAPIError as exc:
@@ -643,16 +655,16 @@ class ExportSync:
         """The window through the query API (query/__init__.py `query_window`, which logs
         what its records lack next to an export's); its checkpoints move this window only."""
         name = self.stream.name
-        self.log.info("Stream %s: %s: reading %s through the query API", name, _tag(k, n),
-                      window.label())
+        self.log.debug("Stream %s: %s: reading %s through the query API", name, _tag(k, n),
+                       window.label())
         rows = 0
         with self.stream.reading(_Reader(self.ranges, window.start)):
             for record in self.stream.query_window(self.context, window.start, window.end):
                 rows += 1
                 self._rows += 1
                 yield record
-        self.log.info("Stream %s: %s done: %d rows through the query API", name,
-                      _tag(k, n), rows)
+        self.log.debug("Stream %s: %s done: %d rows through the query API", name,
+                       _tag(k, n), rows)
 
     def _download(self, job: _Job, k: int, n: int) -> Iterator[dict[str, t.Any]]:
         window, files = job.window, job.status.files
@@ -663,15 +675,19 @@ class ExportSync:
         bounds = (window.after, window.before)
         for_header = self.converter.for_header
         done = rows = 0
-        last_log = began = self.monotonic()
-        self.log.info("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
-                      name, k + 1, n, len(files), min(self.workers, len(files) or 1))
+        progress = getattr(self.stream, "progress", None)  # none in unit tests
+        if progress is not None:
+            progress.files(k + 1, n, 0, len(files))
+        self.log.debug("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
+                       name, k + 1, n, len(files), min(self.workers, len(files) or 1))
         downloader = Downloader(self.api.download, workers=self.workers, sleep=self.sleep)
         for kind, first, second in downloader.items(files):
             if kind == "file":
                 done += 1
-                self.log.info("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
-                              name, k + 1, n, done, len(files), second)
+                self.log.debug("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
+                               name, k + 1, n, done, len(files), second)
+                if progress is not None:
+                    progress.files(k + 1, n, done, len(files))
                 continue
             convert = for_header(first)  # per header, cached
             for row in second:
@@ -684,17 +700,14 @@ class ExportSync:
                 rows += 1
                 self._rows += 1
                 yield record
-            if self.monotonic() - last_log >= PROGRESS_SECONDS:
-                last_log = self.monotonic()
-                self._log_rate(k, n, rows, began)
-        self.log.info("Stream %s: window %d of %d done: %d rows from %d file(s)",
-                      name, k + 1, n, rows, len(files))
-        self._log_rate(k, n, rows, began)
+        self.log.debug("Stream %s: window %d of %d done: %d rows from %d file(s)",
+                       name, k + 1, n, rows, len(files))
 
-    def _log_rate(self, k: int, n: int, rows: int, began: float) -> None:
-        elapsed = max(self.monotonic() - began, 1e-6)
-        self.log.info("Stream %s: window %d of %d: %d rows so far in the run, %.0f rows/s",
-                      self.stream.name, k + 1, n, self._rows, rows / elapsed)
+    def _note(self, activity: str | None) -> None:
+        """What the stream waits on, for its progress lines (progress.py)."""
+        progress = getattr(self.stream, "progress", None)  # none in unit tests
+        if progress is not None:
+            progress.note(activity)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -716,12 +729,12 @@ class ExportSync:
         self.ranges.done(window.start, covered)
         status = job.status if job is not None else None
         if status is not None and status.created_at and status.updated_at:
-            seconds = max(0.0, (status.updated_at - status.created_at).total_seconds())
-            days = round(_days(window.end - window.start), 3)
-            self.history = [*self.history, [seconds, days]][-HISTORY:]
+            seconds = max(0, round((status.updated_at - status.created_at).total_seconds()))
+            hours = max(1, round((window.end - window.start).total_seconds() / 3600))
+            self.history = [*self.history, [seconds, hours]][-HISTORY:]
             shared = getattr(getattr(self.stream, "run", None), "export_history", None)
             if isinstance(shared, list):
-                shared[:] = [*shared, [seconds, days]][-HISTORY:]
+                shared[:] = [*shared, [seconds, hours]][-HISTORY:]
         self._emit_state()
 
     def _emit_state(self) -> None:
@@ -749,12 +762,3 @@ def _days(span: timedelta) -> float:
     return span.total_seconds() / 86400
 
 
-def _duration(seconds: float) -> str:
-    """`0.05 s`, `42 s`, `3.5 min`, `2.1 h`."""
-    if seconds < 10:
-        return f"{seconds:.2g} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"

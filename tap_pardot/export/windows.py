@@ -89,13 +89,13 @@ def poll_delays(unit: float, expected: float | None = None) -> Iterator[float]:
 
 
 def expected_seconds(history: list[t.Any], days: float) -> float | None:
-    """How long an export of `days` days should take, from recent ones (`[seconds, days]`
-    pairs, Pardot's createdAt to its last updatedAt): their median seconds per day, times
-    `days`. None without history."""
+    """How long an export of `days` days should take, from recent ones (`[seconds, hours]`
+    pairs, Pardot's createdAt to its last updatedAt, and the window's length): their median
+    seconds per day, times `days`. None without history."""
     pairs = []
     for item in history:
         try:
-            seconds, span = float(item[0]), max(float(item[1]), 1 / 24)
+            seconds, span = float(item[0]), max(float(item[1]) / 24, 1 / 24)
         except (TypeError, ValueError, IndexError):
             continue
         if seconds >= 0:

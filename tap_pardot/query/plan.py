@@ -63,6 +63,8 @@ class PlanStream(t.Protocol):
         extra: dict[str, t.Any] | None = None,
     ) -> None: ...
 
+    def window_progress(self) -> tuple[bool, dt.datetime | None]: ...
+
 
 def replication_key(stream: t.Any) -> str:
     """`updated_at`, or `created_at` / `sent_at` for objects that are never updated."""

@@ -95,7 +95,12 @@ class Splitter:
 def checkpointed(stream: PlanStream, floor: dt.datetime) -> tuple[dt.datetime, int | None]:
     """Where the walk stands by its last checkpoint in this run (not before `floor`, where
     the walk began): the bookmark, and the id of its second already emitted. (The SDK's
-    starting value, which `resume_point` reads, is fixed when the stream starts.)"""
+    starting value, which `resume_point` reads, is fixed when the stream starts.) Inside an
+    export window read through the query API, the window's own last checkpoint: the
+    stream's bookmark is then the backfill's, not the walk's."""
+    inside, at = stream.window_progress()
+    if inside:
+        return (at if at is not None and at > floor else floor), None
     state = stream.stream_state
     value = state.get("replication_key_value")
     bookmark = parse_utc(value) if value else floor
