@@ -38,22 +38,15 @@ class AccountCustomFieldsMixin(CustomFieldsMixin):
     """Custom fields from the v3/v4 describe; none on v5."""
 
     def discover_custom_fields(self) -> None:
+        if t.cast("PardotStream", self).api_version != 5:  # v5 prospect accounts have none
+            super().discover_custom_fields()
+
+    def read_definitions(self) -> list[CustomField]:
         stream = t.cast("PardotStream", self)
-        if stream.api_version == 5:
-            return
         version = stream.api_version
         url = f"{stream.settings.api_base_url}/api/prospectAccount/version/{version}/do/describe"
-        try:
-            body = response_json(stream.pardot_request("GET", url, params={"format": "json"}))
-            fields = parse_describe(body)
-        except Exception as exc:  # never fail discovery for the custom fields
-            line = (str(exc).splitlines() or [type(exc).__name__])[0]
-            stream.logger.warning("Stream %s: custom fields not discovered (%s); continuing "
-                                  "without them", stream.name, line)
-            return
-        self.use_custom_fields(fields)
-        stream.logger.info("Stream %s: %d custom field(s) discovered", stream.name,
-                           len(self.custom_api_names))
+        return parse_describe(
+            response_json(stream.pardot_request("GET", url, params={"format": "json"})))
 
     def custom_fields_from_schema(self, schema: t.Mapping[str, t.Any]) -> None:
         if t.cast("PardotStream", self).api_version != 5:  # a v3/v4 catalog's, on v5: none

@@ -138,7 +138,7 @@ class CustomFieldsMixin:
         """Read the definitions (one call); on any failure warn in one line and go on."""
         stream = t.cast("PardotStream", self)
         try:
-            fields = fetch_definitions(stream)
+            fields = self.read_definitions()
         except Exception as exc:  # never fail discovery for the custom fields
             line = (str(exc).splitlines() or [type(exc).__name__])[0]
             stream.logger.warning("Stream %s: custom fields not discovered (%s); continuing "
@@ -147,6 +147,10 @@ class CustomFieldsMixin:
         self.use_custom_fields(fields)
         stream.logger.info("Stream %s: %d custom field(s) discovered", stream.name,
                            len(self.custom_api_names))
+
+    def read_definitions(self) -> list[CustomField]:
+        """The account's custom field definitions (one call)."""
+        return fetch_definitions(t.cast("PardotStream", self))
 
     def custom_fields_from_schema(self, schema: t.Mapping[str, t.Any]) -> None:
         """Recover custom fields from a catalog's schema: its properties not in ours."""

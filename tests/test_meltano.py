@@ -167,7 +167,7 @@ def test_demo_reads_its_own_simulator_on_sim_port(project: Path) -> None:
     # run's warning) before; and the tap's log is the readable one (progress.py).
     assert "Environment 'demo' is active" in run.stderr
     assert "No active environment" not in run.stdout + run.stderr
-    assert "Stream visitor_activities: export mode (auto: " in run.stderr
+    assert "Stream visitor_activities: auto mode (auto: " in run.stderr
     assert "METRIC" not in run.stderr
     served = sum(bool(s.v5_path) and s.selected_by_default for s in STREAM_TYPES)
     assert re.search(rf"Run done in .*: {served} streams, [\d,]+ records, [\d,]+ API calls",
