@@ -333,6 +333,15 @@ def test_poll_schedule_from_experience() -> None:
     # Small exports (10 s): polled within seconds, not every minute.
     small = poll_delays(60, expected_seconds([[8, 31 * 24], [12, 31 * 24]], 31))
     assert sum(next(small) for _ in range(3)) < 30
+    # Exports of an hour (a DST window) and of a month, each 2 s: the queue, not the size.
+    # A year's is not expected to take 24 x 365 times the hour's.
+    quick = expected_seconds([[2, 1], [2, 31 * 24], [3, 92 * 24]], 365)
+    assert quick is not None
+    assert quick < 10
+    # Sizes that differ, times that grow with them: a fixed part and a rate per day.
+    grown = expected_seconds([[60, 24], [600, 30 * 24]], 90)
+    assert grown is not None
+    assert 1500 < grown < 2000
     assert expected_seconds([], 10) is None
     assert expected_seconds([["x", 1]], 10) is None
 

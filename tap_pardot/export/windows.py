@@ -90,8 +90,14 @@ def poll_delays(unit: float, expected: float | None = None) -> Iterator[float]:
 
 def expected_seconds(history: list[t.Any], days: float) -> float | None:
     """How long an export of `days` days should take, from recent ones (`[seconds, hours]`
-    pairs, Pardot's createdAt to its last updatedAt, and the window's length): their median
-    seconds per day, times `days`. None without history."""
+    pairs, Pardot's createdAt to its last updatedAt, and the window's length). None without
+    history.
+
+    An export's time is a fixed part (the queue, the set-up) and a part that grows with its
+    window: fitted as `a + b * days` where the windows' lengths differ (a month after an
+    hour-long DST window must not be expected to take 720 times as long), else taken as
+    proportional (all windows alike: their median seconds per day).
+    """
     pairs = []
     for item in history:
         try:
@@ -102,8 +108,18 @@ def expected_seconds(history: list[t.Any], days: float) -> float | None:
             pairs.append((seconds, span))
     if not pairs:
         return None
-    rate = statistics.median(seconds / span for seconds, span in pairs)
-    return rate * max(days, 1 / 24)
+    days = max(days, 1 / 24)
+    spans = [span for _, span in pairs]
+    if max(spans) < 2 * min(spans):
+        return statistics.median(seconds / span for seconds, span in pairs) * days
+    mean_d = statistics.fmean(spans)
+    mean_s = statistics.fmean(seconds for seconds, _ in pairs)
+    var = sum((d - mean_d) ** 2 for d in spans)
+    slope = max(0.0, sum((d - mean_d) * (s - mean_s) for s, d in pairs) / var)
+    fixed = mean_s - slope * mean_d
+    if fixed < 0:  # through the origin
+        fixed, slope = 0.0, sum(s * d for s, d in pairs) / sum(d * d for d in spans)
+    return fixed + slope * days
 
 
 # Seed 000's growing ranges: the last month, the three months before, the eight before;
