@@ -290,7 +290,11 @@ class FakeStream(_StateWriter):
     def check_timezone(self, raw: object, where: str) -> None:
         pass
 
-    def query_window(self, context: object, start: datetime, end: datetime) -> Iterable[dict]:
+    def warn_queried(self, start: datetime, end: datetime) -> None:
+        pass
+
+    def query_window(self, context: object, start: datetime, end: datetime, *,
+                     quiet: bool = False) -> Iterable[dict]:
         """The query path for `[start, end)`: records in time order, a checkpoint per 50,
         the bookmark at `end` once read (as QueryStream.query_window)."""
         self.queried.append((start, end))

@@ -437,7 +437,9 @@ class ExportSync:
         reader = _Reader(self.ranges, window.start, probe=True)
         first: list[dict[str, t.Any]] = []
         with self.stream.reading(reader), contextlib.suppress(_ProbeDone):
-            first.extend(self.stream.query_window(self.context, window.start, window.end))
+            # quiet: what a query lacks next to an export is said if the window is queried
+            first.extend(self.stream.query_window(self.context, window.start, window.end,
+                                                  quiet=True))
         reach = reader.first if reader.stopped else window.end
         where = f"Stream {name}: {_tag(k, n)} ({length})"
         stream = self.stream
@@ -451,6 +453,8 @@ class ExportSync:
         if reach is not None and reach >= window.end:
             self.log.info("%s: the probe read it whole, %d record(s) in one query page%s",
                           where, len(first), ": no export" if k >= 0 else "")
+            if first:
+                stream.warn_queried(window.start, window.end)
             return _Step(window, first=first, after=window.end)
         if reach is None or reach <= window.start:
             self.log.info("%s: the probe's first page (%d records) tells no reach in time: "

@@ -235,8 +235,8 @@ class QueryStream(PardotStream):
         span = self._plan.request_span()
         return span if span is not None and span[1] > span[0] else None
 
-    def query_window(self, context: t.Any, start: dt.datetime,
-                     end: dt.datetime) -> t.Iterable[dict[str, t.Any]]:
+    def query_window(self, context: t.Any, start: dt.datetime, end: dt.datetime, *,
+                     quiet: bool = False) -> t.Iterable[dict[str, t.Any]]:
         """The records with `start <= replication value < end`, through the query API: an
         export window the Export API could not deliver (export/sync.py), whatever the
         bookmark. Records are those of query mode (`fetch_converter()`), with a warning: on v5
@@ -257,6 +257,13 @@ class QueryStream(PardotStream):
             raise PardotAPIError(msg)
         for key in ("id_walk", DELETED_WALK):
             self.stream_state.pop(key, None)
+        if not quiet:
+            self.warn_queried(start, end)
+        yield from self.query_records(context, (start, end - SECOND))
+
+    def warn_queried(self, start: dt.datetime, end: dt.datetime) -> None:
+        """Say what records of an export window read through the query API lack next to an
+        export's."""
         span = f"{iso(start)} to {iso(end)}"
         lacks = [name for name in self.fetched_properties if name not in self.query_properties]
         if lacks:
@@ -269,4 +276,3 @@ class QueryStream(PardotStream):
             self.logger.warning("Stream %s: the records of %s are queried, with the fields a "
                                 "v3/v4 query returns (the others null)%s", self.name, span,
                                 live)
-        yield from self.query_records(context, (start, end - SECOND))
