@@ -65,6 +65,7 @@ readme: $(BIN)/.installed
 # `tap-pardot --about --format=json`.
 plugin: $(BIN)/.installed
 	$(BIN)/python scripts/plugin_definition.py
+
 # Regenerates tap_pardot/schemas/*.json from the field definitions (simulator/schema.py).
 schemas: $(BIN)/.installed
 	$(BIN)/python scripts/gen_schemas.py

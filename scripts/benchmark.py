@@ -206,12 +206,17 @@ def fetch_csv(config_path: str, catalog_path: str, outdir: str) -> None:
         start = stop
 
 
+def stream_schema() -> dict:
+    """The benchmarked stream's JSON schema, as the tap ships it."""
+    return t.cast("dict", json.loads((Path(__file__).parent.parent / "tap_pardot" / "schemas"
+                                      / f"{STREAM}.json").read_text()))
+
+
 def csv_records(directory: str) -> t.Iterator[dict]:
     """The stream's records from the fetched CSV files, by the tap's own row conversion."""
     from tap_pardot.convert import RecordConverter
 
-    schema = json.loads((Path(__file__).parent.parent / "tap_pardot" / "schemas"
-                         / f"{STREAM}.json").read_text())
+    schema = stream_schema()
     converter = RecordConverter(schema, "America/New_York").for_fields(
         schema["properties"], csv=True)
     for path in sorted(Path(directory).glob("*.csv")):
@@ -247,8 +252,7 @@ def plain_sdk(directory: str) -> None:
     """A minimal singer_sdk tap whose one stream emits the same records, SDK defaults."""
     from singer_sdk import Stream, Tap
 
-    schema = json.loads((Path(__file__).parent.parent / "tap_pardot" / "schemas"
-                         / f"{STREAM}.json").read_text())
+    schema = stream_schema()
 
     class PlainStream(Stream):
         name = STREAM
@@ -385,7 +389,8 @@ def main() -> int:
         finally:
             sim.terminate()
             sim.wait(timeout=30)
-    print(results, file=sys.stderr) if os.environ.get("BENCH_DEBUG") else None
+    if os.environ.get("BENCH_DEBUG"):
+        print(results, file=sys.stderr)
     report(results, truth, args)
     complete = all(r["records"] >= truth for r in results.values())
     print("every record reached the output" if complete else "RECORDS MISSING")

@@ -276,7 +276,7 @@ def main(target: str, base_url: str, run_start: str | None = None, api_version: 
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(stats.get("calls_by_kind", {}).items()) if v)
     print(f"\nPardot API calls: {stats.get('total_calls')} ({kinds})")
     if failures or not tables:
-        print(f"{failures or 'No'} table(s) differ from the simulator's truth"
+        print(f"{failures} table(s) differ from the simulator's truth"
               if failures else "Nothing was loaded", file=sys.stderr)
         return 1
     print("Every loaded value matches the simulator's truth.")

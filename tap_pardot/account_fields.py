@@ -15,15 +15,13 @@ import typing as t
 
 from tap_pardot.client import PardotStream, response_json
 from tap_pardot.convert import to_bool
-from tap_pardot.custom_fields import SUFFIX, CustomField, CustomFieldsMixin
+from tap_pardot.custom_fields import SUFFIX, CustomField, CustomFieldsMixin, v3_result_rows
 
 
 def parse_describe(body: t.Any) -> list[CustomField]:
     """The custom fields of a v3/v4 describe reply."""
-    rows = ((body or {}).get("result") or {}).get("field") or []
-    rows = [rows] if isinstance(rows, dict) else rows
     out = []
-    for row in rows:
+    for row in v3_result_rows(body, "field"):
         attrs = row.get("@attributes") if isinstance(row, dict) else None
         attrs = attrs if isinstance(attrs, dict) else row if isinstance(row, dict) else {}
         field_id, custom = attrs.get("id"), attrs.get("custom")

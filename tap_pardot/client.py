@@ -7,14 +7,14 @@ checked against, see pyproject.toml):
 - `Stream._write_state_message()` and `state_manager.is_flushed` (state.py): a STATE at a
   safe point mid-stream; the SDK's public route (`finalize_state_progress_markers`) would
   also write it in BATCH mode, ahead of the batch that holds the records it covers.
-- `Stream._increment_stream_state()` (query/__init__.py): skipped for a record without a
-  replication value (v3/v4 campaigns), which the SDK would warn about record by record.
 - `Stream._write_record_message()` (here) and `Stream._stream_version`: a record goes
   straight to the fast encoder (writer.py) where the stream's map is the identity; the
   SDK's pass would drop deselected properties (RecordConverter never makes them), conform
   types (TYPE_CONFORMANCE_LEVEL is NONE) and encode with simplejson, for the same line.
-- `Stream._increment_stream_state()` (here; query/__init__.py too): the SDK's step for an
-  unsorted stream, in fewer calls (a tenth of an export's CPU time otherwise).
+- `Stream._increment_stream_state()` (here): the SDK's step for an unsorted stream, in
+  fewer calls (a tenth of an export's CPU time otherwise); query/__init__.py skips it for a
+  record without a replication value (v3/v4 campaigns), which the SDK would warn about
+  record by record.
 - `Stream._sync_records()` and `_write_starting_replication_value()` (here,
   `get_batches`): the SDK's record loop feeds the batch files, as in the SDK's own
   `get_batches`; for a stream without partitions or child streams, its per-record steps
@@ -55,7 +55,7 @@ from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopR
 from tap_pardot.progress import duration
 from tap_pardot.settings import ConfigError, Settings
 from tap_pardot.state import MARKERS, Checkpoints
-from tap_pardot.writer import PardotSingerWriter
+from tap_pardot.writer import PardotSingerWriter, holds_floats
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -206,7 +206,7 @@ class RunContext:
     # The selected stream synced after the named one (set by the tap): a stream's export
     # path creates that stream's first export while its own last files download.
     next_stream: t.Callable[[str], t.Any] | None = None
-    # [seconds, days] of this run's exports, all streams: the poll schedule of a stream
+    # [seconds, hours] of this run's exports, all streams: the poll schedule of a stream
     # without its own recent exports in state.
     export_history: list[list[int]] = dataclasses.field(default_factory=list)
     stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
@@ -416,9 +416,8 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         if not self.plain_records or not isinstance(writer, PardotSingerWriter):
             super()._write_record_message(record)
             return
-        numbers = self.number_properties
-        floats = bool(numbers) and any(type(record.get(name)) is float for name in numbers)
-        writer.write_record(self.name, record, self._stream_version, floats=floats)
+        writer.write_record(self.name, record, self._stream_version,
+                            floats=holds_floats(record, self.number_properties))
         self.state_manager.is_flushed = False
 
     @override

@@ -7,6 +7,7 @@ once and the row loop does a dict lookup and one call per field.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
@@ -114,7 +115,6 @@ class RecordConverter:
     ) -> None:
         self.tz = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
         self._utc_tz = self.tz in (UTC, zoneinfo.ZoneInfo("UTC"))
-        self._hour_offsets: dict[str, dt.timedelta | None] = {}
         self._hour_prefixes: dict[str, str | None] = {}  # local hour -> its UTC hour
         props = schema.get("properties", {})
         self._template: dict[str, t.Any] = dict.fromkeys(props)
@@ -312,33 +312,19 @@ class RecordConverter:
     def _utc_hour(self, hour: str) -> str | None:
         """`YYYY-MM-DDTHH` in UTC of a local hour `YYYY-MM-DD HH`, or None where that is not
         one UTC hour (the offset changes in it, or is not whole hours); cached."""
-        offset = self._offset_of_hour(hour)
         prefix = None
-        if offset is not None and not offset.total_seconds() % 3600:
-            prefix = (dt.datetime.fromisoformat(f"{hour}:00:00") - offset).isoformat()[:13]
+        with contextlib.suppress(ValueError):
+            top = dt.datetime.fromisoformat(f"{hour}:00:00")
+            ends = (top, top + dt.timedelta(minutes=59, seconds=59))
+            offsets = {end.replace(tzinfo=self.tz, fold=fold).utcoffset()
+                       for end in ends for fold in (0, 1)}
+            offset = offsets.pop() if len(offsets) == 1 else None
+            if offset is not None and not offset.total_seconds() % 3600:
+                prefix = (top - offset).isoformat()[:13]
         if len(self._hour_prefixes) > 100_000:
             self._hour_prefixes.clear()
         self._hour_prefixes[hour] = prefix
         return prefix
-
-    def _offset_of_hour(self, hour: str) -> dt.timedelta | None:
-        """The zone's UTC offset through a local hour, or None if it changes in it."""
-        if hour in self._hour_offsets:
-            return self._hour_offsets[hour]
-        offset: dt.timedelta | None = None
-        try:
-            top = dt.datetime.fromisoformat(f"{hour}:00:00")
-        except ValueError:
-            return None
-        ends = (top, top + dt.timedelta(minutes=59, seconds=59))
-        offsets = {end.replace(tzinfo=self.tz, fold=fold).utcoffset()
-                   for end in ends for fold in (0, 1)}
-        if len(offsets) == 1:
-            offset = offsets.pop()
-        if len(self._hour_offsets) > 100_000:
-            self._hour_offsets.clear()
-        self._hour_offsets[hour] = offset
-        return offset
 
 
 def _to_str(value: t.Any) -> str:

@@ -60,14 +60,19 @@ class CustomField:
                 "description": f"Pardot custom field{label} ({self.type})"}
 
 
+def v3_result_rows(body: t.Any, key: str) -> list[t.Any]:
+    """The rows under `result.<key>` of a v3/v4 reply (one record comes as an object)."""
+    rows = ((body or {}).get("result") or {}).get(key) or []
+    return [rows] if isinstance(rows, dict) else list(rows)
+
+
 def parse_definitions(body: t.Any, api_version: int) -> list[CustomField]:
     """Definitions in a v5 `{"values": [...]}` or v3/v4 `{"result": {"customField": ...}}`."""
     if api_version == 5:
         rows = (body or {}).get("values") or []
         keys = ("fieldId", "type", "isRecordMultipleResponses", "name")
     else:
-        rows = ((body or {}).get("result") or {}).get("customField") or []
-        rows = [rows] if isinstance(rows, dict) else rows  # one record comes as an object
+        rows = v3_result_rows(body, "customField")
         keys = ("field_id", "type", "is_record_multiple_responses", "name")
     out = []
     for row in rows:
@@ -101,8 +106,7 @@ def fetch_definitions(stream: PardotStream) -> list[CustomField]:
               "sort_order": "ascending"}
     for _ in range(MAX_PAGES):
         body = response_json(stream.pardot_request("GET", url, params=params))
-        rows = ((body or {}).get("result") or {}).get("customField") or []
-        rows = [rows] if isinstance(rows, dict) else rows
+        rows = v3_result_rows(body, "customField")
         fields += parse_definitions(body, version)
         if len(rows) < 200:
             break

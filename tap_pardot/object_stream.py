@@ -51,10 +51,10 @@ class PardotObjectStream(QueryStream):
         """Create this stream's first export ahead of its turn, while the previous stream's
         last files download, so Pardot's one-at-a-time queue does not idle; recorded in
         state, its sync resumes it. Only where its sync would make it (export or auto)."""
-        if self.api_version != 5 and not self.v3_object:
+        if not self.served:
             return
         try:
-            mode = choose_sync_mode(self, None)[0]
+            mode = choose_sync_mode(self)[0]
             if mode != QUERY:
                 # What the SDK does first when the stream's sync begins (it does it again
                 # then): the starting value its `get_starting_timestamp` reads.
@@ -125,10 +125,10 @@ class PardotObjectStream(QueryStream):
             if dry_run:  # stop at the limit, before the SDK aborts the stream with an error
                 self.authenticator.update_access_token()  # a test checks credentials always
                 mode, why = "query", "connection test: one record"
-            elif self.parent_stream_type:  # read per parent record: never an export
+            elif child:  # read per parent record: never an export
                 mode, why = "query", "read for each record of its parent stream"
             else:
-                mode, why = choose_sync_mode(self, context)
+                mode, why = choose_sync_mode(self)
             if not (child and again):
                 self.start_line(progress, mode, why, context)
             if dry_run:

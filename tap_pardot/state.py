@@ -92,6 +92,7 @@ class RangeReader(t.Protocol):
 
     ranges: Ranges
     start: dt.datetime
+    at: dt.datetime | None  # the window's last checkpoint so far (None: none yet)
 
     def on_checkpoint(self, bookmark: dt.datetime | None) -> None:
         """Called before a checkpoint inside the window is written (may raise)."""
@@ -127,7 +128,7 @@ class Checkpoints(_Base):
             at = None if bookmark is None else parse_utc(bookmark)
             reader.on_checkpoint(at)
             if at is not None:
-                self.__dict__["_window_at"] = at
+                reader.at = at
             if at is not None and at > reader.start:
                 reader.ranges.done(reader.start, at)
             self.checkpoint_ranges(reader.ranges, extra=extra)
@@ -169,16 +170,15 @@ class Checkpoints(_Base):
     def reading(self, reader: RangeReader) -> t.Iterator[None]:
         """While the body runs, checkpoints (the query path's) move only `reader`'s window."""
         self.__dict__["_range_reader"] = reader
-        self.__dict__.pop("_window_at", None)
         try:
             yield
         finally:
             self.__dict__.pop("_range_reader", None)
-            self.__dict__.pop("_window_at", None)
 
     def window_progress(self) -> tuple[bool, dt.datetime | None]:
         """(whether a window is being read (see reading), its last checkpoint so far)."""
-        return "_range_reader" in self.__dict__, self.__dict__.get("_window_at")
+        reader: RangeReader | None = self.__dict__.get("_range_reader")
+        return reader is not None, None if reader is None else reader.at
 
     def hold_bookmark(self) -> None:
         """The run stops early: the bookmark stays at the last checkpoint (the SDK would

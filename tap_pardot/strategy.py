@@ -37,18 +37,9 @@ def requested_mode(stream: Stream) -> str:
     return str(settings.stream_sync_modes.get(stream.name) or settings.sync_mode)
 
 
-def choose_sync_mode(stream: Stream, context: dict[str, t.Any] | None) -> tuple[str, str]:
+def choose_sync_mode(stream: Stream) -> tuple[str, str]:
     """("export", "auto" (windows, each probed) or "query", why) for this stream and run; the
     stream's start line says both (progress.py)."""
-    return _decide(stream)
-
-
-def has_pending(stream: Stream, context: dict[str, t.Any] | None) -> bool:
-    """Whether the state holds ranges still to fetch below the bookmark."""
-    return bool(stream.get_context_state(context).get(PENDING))
-
-
-def _decide(stream: Stream) -> tuple[str, str]:
     requested = requested_mode(stream)
     if export_spec(stream) is None:
         if requested == EXPORT:
@@ -66,3 +57,8 @@ def _decide(stream: Stream) -> tuple[str, str]:
         return EXPORT, "sync_mode export requested"
     return AUTO, ("auto: each window newest first is probed with one query page, and "
                   "exported only if it holds more than a few pages")
+
+
+def has_pending(stream: Stream, context: dict[str, t.Any] | None) -> bool:
+    """Whether the state holds ranges still to fetch below the bookmark."""
+    return bool(stream.get_context_state(context).get(PENDING))

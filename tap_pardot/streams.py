@@ -444,9 +444,7 @@ class VisitorReferrersStream(NestedStream):
     v3_params = {"only_identified": "false"}  # as VisitorsStream
 
     def children(self, row: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-        return [{**referrer, "visitor_id": row["id"], "updated_at": row.get("updated_at")}
-                for referrer in [row.get("visitor_referrer")]
-                if isinstance(referrer, dict) and referrer.get("id") is not None]
+        return visitor_part(row, "visitor_referrer")
 
 
 class VisitorIdentifiedCompaniesStream(NestedStream):
@@ -461,9 +459,7 @@ class VisitorIdentifiedCompaniesStream(NestedStream):
     primary_keys = ("visitor_id",)
 
     def children(self, row: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-        return [{**company, "visitor_id": row["id"], "updated_at": row.get("updated_at")}
-                for company in [row.get("identified_company")]
-                if isinstance(company, dict) and company.get("id") is not None]
+        return visitor_part(row, "identified_company")
 
 
 class ListEmailStatsStream(ListEmailStatsMixin, PardotObjectStream):
@@ -479,6 +475,15 @@ class ListEmailStatsStream(ListEmailStatsMixin, PardotObjectStream):
 
 
 CARRIED_PROSPECT_KEYS = ("email", "first_name", "last_name", "company")
+
+
+def visitor_part(row: dict[str, t.Any], key: str) -> list[dict[str, t.Any]]:
+    """The object a visitor row holds under `key` (if any, with an id) as a record: keyed by
+    the visitor, with the visitor's `updated_at`."""
+    part = row.get(key)
+    if not isinstance(part, dict) or part.get("id") is None:
+        return []
+    return [{**part, "visitor_id": row["id"], "updated_at": row.get("updated_at")}]
 
 STREAM_TYPES += (
     EmailClicksStream,

@@ -38,6 +38,12 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
 
 
+def holds_floats(record: t.Mapping[str, t.Any], numbers: tuple[str, ...]) -> bool:
+    """Whether any of `numbers` (the properties that may hold one) is a float in `record`:
+    such a line goes through the SDK's encoder (`LineEncoder.append`'s `floats`)."""
+    return bool(numbers) and any(type(record.get(name)) is float for name in numbers)
+
+
 class LineEncoder:
     """`obj` as one JSON line (`\\n` included), as the SDK writes it.
 
@@ -102,8 +108,7 @@ class PardotSingerWriter(SimpleSingerWriter):
             envelope["version"] = version
         envelope["time_extracted"] = self.now()
         self.encoder.append(envelope, self._pending, floats=floats)
-        if len(self._pending) >= PENDING_BYTES or not hasattr(sys.stdout, "buffer"):
-            self.flush_records()
+        self._flush_if_due()
 
     def now(self) -> str:
         """The time, UTC ISO, made at most once a millisecond (as often it cost a tenth of
@@ -115,6 +120,9 @@ class PardotSingerWriter(SimpleSingerWriter):
 
     def _add(self, line: bytes) -> None:
         self._pending += line
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
         if len(self._pending) >= PENDING_BYTES or not hasattr(sys.stdout, "buffer"):
             self.flush_records()
 

@@ -125,6 +125,16 @@ def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = N
                schema_streams(proc.stdout))
 
 
+def visitors_run(sim: t.Any, tmp_path: Path, state: dict | None = None,
+                 **config: t.Any) -> Run:
+    """One CLI run of the visitors stream alone, queried from the simulator's first day in
+    pages of 20, `config` added (not checked: the caller looks at the exit code)."""
+    cfg = sim_config(sim, start_date="2025-09-15T00:00:00Z", sync_mode="query", page_size=20,
+                     **config)
+    return run_cli(cfg, catalog=discover_catalog(cfg, select="visitors"), state=state,
+                   tmp_path=tmp_path)
+
+
 def discover_cli(config: dict, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """`tap-pardot --discover` as a subprocess (not checked: the caller looks at it)."""
     cmd = [TAP, "--config", _write(tmp_path / "config.json", config), "--discover"]
@@ -148,6 +158,11 @@ def truth(sim: t.Any, stream: str) -> dict[int, dict]:
     """The simulator's truth for `stream` (over HTTP), by id, as the tap extracts it."""
     rows = requests.get(f"{sim.url}/_sim/truth/{stream}", timeout=10).json()["records"]
     return {row["id"]: row for row in extracted_truth(lambda _: rows, stream)}
+
+
+def sim_now(sim: t.Any) -> str:
+    """The simulator's clock (over HTTP), ISO UTC."""
+    return t.cast("str", requests.get(f"{sim.url}/_sim/clock", timeout=10).json()["now"])
 
 
 def extracted_truth(read: t.Callable[[str], list[dict]], stream: str) -> list[dict]:

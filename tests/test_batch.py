@@ -21,6 +21,17 @@ KNOBS = {"visitor_activities": {"count": 300, "clump_size": 50},
          "prospects": {"count": 120, "clump_size": 30}}
 
 
+def batch_ids(messages: list[dict], stream: str) -> list[int]:
+    """The record ids in the files `stream`'s BATCH messages announced, in order."""
+    ids = []
+    for m in messages:
+        if m["type"] == "BATCH" and m["stream"] == stream:
+            for uri in m["manifest"]:
+                with gzip.open(Path(uri.removeprefix("file://")), "rt") as lines:
+                    ids += [json.loads(line)["id"] for line in lines]
+    return ids
+
+
 @pytest.mark.parametrize("mode", ["export", "query"])
 def test_batch_files_hold_every_record(sim_factory: t.Any, tmp_path: Path, mode: str) -> None:
     sim = sim_factory(KNOBS)
@@ -42,15 +53,8 @@ def test_batch_files_hold_every_record(sim_factory: t.Any, tmp_path: Path, mode:
     messages = [json.loads(line) for line in run.stdout.splitlines()]
     assert not [m for m in messages if m["type"] == "RECORD"]
     for stream in ("visitor_activities", "prospects"):
-        files = [Path(uri.removeprefix("file://"))
-                 for m in messages if m["type"] == "BATCH" and m["stream"] == stream
-                 for uri in m["manifest"]]
-        ids = []
-        for path in files:
-            with gzip.open(path, "rt") as lines:
-                ids += [json.loads(line)["id"] for line in lines]
+        ids = batch_ids(messages, stream)
         assert sorted(ids) == sorted(truth(sim, stream)), stream
-
 
 
 def batch_run(sim: t.Any, tmp_path: Path, name: str, state: dict | None = None,
@@ -73,15 +77,8 @@ def batch_run(sim: t.Any, tmp_path: Path, name: str, state: dict | None = None,
         except StreamFailed:
             code = 1
     messages = [json.loads(line) for line in out.getvalue().splitlines()]
-    ids = []
-    for m in messages:
-        if m["type"] != "BATCH" or m["stream"] != "visitors":
-            continue
-        for uri in m["manifest"]:
-            with gzip.open(Path(uri.removeprefix("file://")), "rt") as lines:
-                ids += [json.loads(line)["id"] for line in lines]
     states = [m["value"] for m in messages if m["type"] == "STATE"]
-    return ids, states[-1] if states else {}, code
+    return batch_ids(messages, "visitors"), states[-1] if states else {}, code
 
 
 @pytest.mark.parametrize(("mode", "stop"), [("query", "5xx"), ("query", "daily limit"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -9,6 +10,7 @@ import typing as t
 
 import pytest
 import requests
+import tapkit
 from singer_sdk.exceptions import RetriableAPIError
 from tapkit import tap_streams
 
@@ -126,13 +128,10 @@ def test_gate_caps_concurrency_across_threads() -> None:
     assert gate.calls == 12
 
 
-def sim_config(sim: t.Any, **extra: t.Any) -> dict:
-    c = sim.credentials
-    return {"client_id": c["client_id"], "client_secret": c["client_secret"],
-            "refresh_token": c["refresh_token"],
-            "pardot_business_unit_id": c["pardot_business_unit_id"],
-            "api_base_url": sim.url, "auth_base_url": sim.url, "sync_mode": "query",
-            "start_date": "2025-01-01T00:00:00Z", "page_size": 100, **extra}
+# tapkit's config for a simulator, queried, and without its `timezone` setting.
+sim_config = functools.partial(tapkit.sim_config, sync_mode="query",
+                               start_date="2025-01-01T00:00:00Z", page_size=100,
+                               timezone=None)
 
 
 def test_5xx_and_error_66_are_retried(sim_factory: t.Any, capsys: t.Any) -> None:

@@ -1,17 +1,15 @@
 """The settings are written once: README, meltano.yml and the tap's schema must agree."""
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from tapkit import tap_streams
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import plugin_definition  # noqa: E402
 import update_readme  # noqa: E402
 
 from tap_pardot.tap import TapPardot  # noqa: E402
@@ -34,8 +32,14 @@ SECRETS = {"client_secret", "refresh_token", "private_key", "private_key_passphr
 
 @pytest.fixture(scope="module")
 def extractor() -> dict:
-    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    return next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-pardot")
+    """meltano.yml's tap-pardot extractor."""
+    return plugin_definition.extractor()
+
+
+@pytest.fixture(scope="module")
+def about() -> dict:
+    """`tap-pardot --about --format=json`'s settings (one run for the module)."""
+    return dict(plugin_definition.about()["settings"]["properties"])
 
 
 def test_schema_has_every_setting_of_the_contract() -> None:
@@ -55,14 +59,10 @@ MELTANO_KINDS = {"string": {"string", "date_iso8601", "options"}, "integer": {"i
                  "boolean": {"boolean"}, "object": {"object"}, "number": {"string"}}
 
 
-def test_meltano_settings_match_schema(extractor: dict) -> None:
+def test_meltano_settings_match_schema(extractor: dict, about: dict) -> None:
     """meltano.yml lists every setting `--about` does (the tap's, then the SDK's: stream maps,
     flattening, batch), in its order, each with a kind Meltano hands over as the schema's
     type, and options among the schema's values."""
-    about = json.loads(subprocess.run(
-        [sys.executable, "-m", "tap_pardot", "--about", "--format=json"],
-        check=True, capture_output=True, text=True,
-    ).stdout)["settings"]["properties"]
     assert [s["name"] for s in extractor["settings"]] == list(about)
     assert set(about) > DESIGN_SETTINGS | ADDED_SETTINGS | {"batch_config", "stream_maps"}
     for setting in extractor["settings"]:
@@ -78,12 +78,8 @@ def test_readme_settings_table_is_generated_from_about() -> None:
     assert update_readme.render(readme) == readme, "run `make readme`"
 
 
-def test_about_lists_every_setting() -> None:
-    about = subprocess.run(
-        [sys.executable, "-m", "tap_pardot", "--about", "--format=json"],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    assert set(json.loads(about)["settings"]["properties"]) >= DESIGN_SETTINGS
+def test_about_lists_every_setting(about: dict) -> None:
+    assert set(about) >= DESIGN_SETTINGS
 
 
 def test_readme_streams_table_matches_the_tap() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pgcluster
 import pytest
 from meltanokit import MELTANO, NO_MELTANO, ROOT, copy_project, run_meltano
+from tapkit import ARRAY_CUSTOM_FIELDS
 
 from tap_pardot.streams import STREAM_TYPES
 
@@ -58,9 +59,6 @@ def clock(sim: Any) -> str:
     return datetime.fromtimestamp(sim.clock.now(), timezone.utc).isoformat()
 
 
-ARRAYS = ("product_interests__c", "newsletter_topics__c", "event_sessions__c")
-
-
 def load(project: Path, sim: Any, cluster: pgcluster.Cluster) -> str:
     """`meltano run tap-pardot target-postgres` (state kept, as a scheduled run would),
     then the comparison; its report."""
@@ -82,7 +80,7 @@ def load(project: Path, sim: Any, cluster: pgcluster.Cluster) -> str:
 def live_prospects(sim: Any, arrays: bool) -> list[int]:
     """Prospects not deleted, with (or without) a value in an array custom field."""
     return [r["id"] for r in sim.truth("prospects")
-            if not r["is_deleted"] and any(r[k] for k in ARRAYS) == arrays]
+            if not r["is_deleted"] and any(r[k] for k in ARRAY_CUSTOM_FIELDS) == arrays]
 
 
 def test_meltano_run_into_postgres_then_an_incremental_run(
@@ -107,7 +105,7 @@ def test_meltano_run_into_postgres_then_an_incremental_run(
     visitors = [r["id"] for r in sim.truth("visitors") if not r["is_deleted"]]
     lists = [r["id"] for r in sim.truth("lists")]
     changes = {
-        "prospects": {"create": [dict.fromkeys(ARRAYS)] * 3,
+        "prospects": {"create": [dict.fromkeys(ARRAY_CUSTOM_FIELDS)] * 3,
                       "update": [{"id": prospects[0], "job_title": "CFO"},
                                  {"id": prospects[1], "grade": "A+"}],
                       "delete": [prospects[2]]},

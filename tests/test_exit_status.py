@@ -11,7 +11,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from tapkit import TAP, discover_catalog, parse_messages, run_cli, sim_config, truth
+from tapkit import TAP, discover_catalog, parse_messages, sim_config, truth, visitors_run
 
 START = "2025-09-15T00:00:00Z"
 
@@ -21,13 +21,6 @@ def due_sim(sim_factory: t.Callable[..., t.Any], **knobs: t.Any) -> t.Any:
     sim = sim_factory({"visitors": {"count": 400, "clump_size": 0}, **knobs})
     sim.advance(180)
     return sim
-
-
-def visitors_run(sim: t.Any, tmp_path: Path, state: dict | None = None,
-                 **config: t.Any) -> t.Any:
-    cfg = sim_config(sim, start_date=START, sync_mode="query", page_size=20, **config)
-    return run_cli(cfg, catalog=discover_catalog(cfg, select="visitors"), state=state,
-                   tmp_path=tmp_path)
 
 
 def one_line(stderr: str, needle: str = "tap-pardot: ") -> str:

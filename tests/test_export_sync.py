@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import pytest
+from tapkit import comparable
 
 from tap_pardot.client import PardotAPIError
 from tap_pardot.convert import RecordConverter, snake_to_camel
@@ -345,23 +346,19 @@ def run(stream: FakeStream, clock: Clock | None = None) -> list[dict]:
     return list(export_sync(stream, sleep=clock.sleep, monotonic=clock.monotonic).records())
 
 
-REPEATED = (datetime(2025, 11, 2, 5, tzinfo=UTC), datetime(2025, 11, 2, 7, tzinfo=UTC))
-
-
-def comparable(record: dict) -> dict:
-    """Other naive times in the repeated hour read as its first occurrence (documented)."""
-    created = datetime.fromisoformat(record["created_at"])
-    if REPEATED[0] <= created < REPEATED[1]:
-        return {**record, "created_at": None}
-    return record
-
-
 def by_id(records: Iterable[dict]) -> list[dict]:
     return sorted((comparable(r) for r in records), key=lambda r: r["id"])
 
 
 def truth(records: list[dict], start: datetime = START, end: datetime = END) -> list[dict]:
     return by_id(r for r in records if start <= datetime.fromisoformat(r["updated_at"]) <= end)
+
+
+def recorded_export(stream: FakeStream, end: datetime, **fields: t.Any) -> dict:
+    """A state's record of export 100 of the window from START to `end`, then `fields`."""
+    return {"id": 100, "window_start": iso(START),
+            "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
+            "signature": export_sync(stream).signature, "created_at": iso(START), **fields}
 
 
 @pytest.mark.parametrize(
@@ -525,10 +522,7 @@ def test_a_resumed_export_on_its_last_try_that_failed_is_queried() -> None:
     stream = FakeStream(api, end_date=iso(end))
     run(stream)
     api.exports[100]["state"] = "Failed"
-    recorded = {"id": 100, "window_start": iso(START),
-                "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
-                "signature": export_sync(stream).signature, "created_at": None,
-                "attempt": MAX_ATTEMPTS}
+    recorded = recorded_export(stream, end, created_at=None, attempt=MAX_ATTEMPTS)
     api.calls.clear()
     resumed = FakeStream(api, state={"exports": [recorded]}, end_date=iso(end))
     out = run(resumed)
@@ -594,9 +588,7 @@ def test_expired_export_in_state_is_created_again() -> None:
     end = START + timedelta(days=3)
     stream = FakeStream(api, end_date=iso(end))
     run(stream)
-    recorded = {"id": 100, "window_start": iso(START),
-                "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
-                "signature": export_sync(stream).signature, "created_at": iso(START)}
+    recorded = recorded_export(stream, end)
     api.exports[100]["expired"] = True
     api.calls.clear()
     out = run(FakeStream(api, state={"exports": [recorded]}, end_date=iso(end)))
@@ -655,9 +647,7 @@ def test_a_recorded_export_pardot_no_longer_knows_is_made_again() -> None:
     api = FakeExportApi(records)
     end = START + timedelta(days=3)
     stream = FakeStream(api, end_date=iso(end))
-    recorded = {"id": 999, "window_start": iso(START),
-                "window_end": iso(end + timedelta(seconds=1)), "api_version": 5,
-                "signature": export_sync(stream).signature, "created_at": iso(START)}
+    recorded = recorded_export(stream, end, id=999)
     out = run(FakeStream(api, state={"exports": [recorded]}, end_date=iso(end)))
     assert [kind for kind, _ in api.calls][:2] == ["read", "create"]
     assert by_id(out) == truth(records, end=end)

@@ -5,17 +5,14 @@ incremental run after a change. One CLI run per version and step."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import json
 import typing as t
 from pathlib import Path
 
-from tapkit import discover_catalog, run_cli, select_streams, sim_config, truth
+from tapkit import discover_catalog, run_cli, run_in_process, select_streams, sim_config, truth
 
 from tap_pardot.simulator import legacy_extras as extras
-from tap_pardot.tap import TapPardot
 
 KNOBS = {
     "prospects": {"count": 30, "clump_size": 0},
@@ -118,27 +115,6 @@ def test_v4_serves_the_v3_only_data(sim_factory: t.Any, tmp_path: Path) -> None:
     assert {k: queried[k] for k in custom} == jsonable([extras.account_truth(sim, account)])[0]
 
 
-def sync_in_process(config: dict, catalog: dict, state: dict | None = None
-                    ) -> tuple[set[str], dict[str, list[dict]], dict]:
-    """(streams sent a SCHEMA, records by stream, last state) of one in-process sync."""
-    tap = TapPardot(config=config, catalog=catalog, state=state or {}, parse_env_config=False)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        tap.sync_all()
-    schemas: set[str] = set()
-    records: dict[str, list[dict]] = {}
-    last: dict = {}
-    for line in out.getvalue().splitlines():
-        message = json.loads(line)
-        if message["type"] == "SCHEMA":
-            schemas.add(message["stream"])
-        elif message["type"] == "RECORD":
-            records.setdefault(message["stream"], []).append(message["record"])
-        elif message["type"] == "STATE":
-            last = message["value"]
-    return schemas, records, last
-
-
 def test_v5_list_email_stats_and_the_v3_only_streams_skipped(sim_factory: t.Any,
                                                               tmp_path: Path) -> None:
     sim = sim_factory(knobs=KNOBS)
@@ -168,8 +144,8 @@ def test_v5_list_email_stats_and_the_v3_only_streams_skipped(sim_factory: t.Any,
     # The other reading of the rates (percent text), in process: the same numbers, and no
     # SCHEMA for a stream this version does not serve (no empty table downstream).
     sim.set_knobs({"list_email_stats_rates": "percent_text"})
-    schemas, records, _ = sync_in_process(config, select_streams(
+    run = run_in_process(config, catalog=select_streams(
         catalog, ("list_email_stats", "email_clicks")))
-    assert schemas == {"list_email_stats"}
-    assert by_key(records["list_email_stats"], "list_email_id") == by_key(
+    assert run.schemas == {"list_email_stats"}
+    assert by_key(run.records["list_email_stats"], "list_email_id") == by_key(
         jsonable(extras.stats_truth(sim)), "list_email_id")

@@ -10,7 +10,6 @@ import json
 import typing as t
 
 import pytest
-import requests
 from tapkit import (
     NOT_EXTRACTED,
     Run,
@@ -19,6 +18,7 @@ from tapkit import (
     in_repeated_hour,
     run_cli,
     sim_config,
+    sim_now,
     truth,
 )
 
@@ -60,7 +60,7 @@ def sync_all_new(tmp_path_factory: pytest.TempPathFactory, knobs: dict[str, t.An
         config = config_for(sim, **overrides)
         run = run_cli(config, catalog=discover_catalog(config_for(sim), NEW),
                       tmp_path=tmp_path_factory.mktemp("objects"), check=True)
-        now = requests.get(f"{sim.url}/_sim/clock", timeout=10).json()["now"]
+        now = sim_now(sim)
         label = ",".join(f"{k}={v}" for k, v in sorted((knobs or {}).items()))
         return Synced(run, {name: truth(sim, name) for name in NEW}, now, label)
     finally:
@@ -204,13 +204,13 @@ def test_external_activities_exported(sim_factory: t.Any, tmp_path: t.Any) -> No
     assert not root["metadata"].get("selected")
     selected = discover_catalog(config, "external_activities")
     # Discovery's calls (custom field definitions) are not the sync's: count from here on.
-    requests.post(f"{sim.url}/_sim/stats/reset", timeout=10)
+    sim.reset_stats()
     run = run_cli(config, catalog=selected, tmp_path=tmp_path, check=True)
     assert "Stream external_activities: export mode" in run.stderr
     got = run.records["external_activities"]
     want = truth(sim, "external_activities")
     assert len(got) == len(want)
     assert {r["id"]: r for r in got} == want
-    calls = requests.get(f"{sim.url}/_sim/stats", timeout=10).json()["calls_by_kind"]
+    calls = sim.get_stats()["calls_by_kind"]
     assert calls.get("export_create", 0) >= 1
     assert not calls.get("query"), "exported, not queried"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,66 +89,66 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_progress_lines_say_steps_rate_and_eta() -> None:
-    now = [0.0]
-    calls = [10]
-    logger = logging.getLogger("tap-pardot.progress-test")
+@pytest.fixture
+def logged(request: pytest.FixtureRequest) -> Iterator[tuple[logging.Logger, Lines]]:
+    """A logger of this test's own at INFO, and the lines it logs."""
+    logger = logging.getLogger(f"tap-pardot.progress-test.{request.node.name}")
     logger.setLevel(logging.INFO)
     handler = Lines()
     logger.addHandler(handler)
-    try:
-        progress = StreamProgress("visitor_activities", logger, lambda: calls[0],
-                                  clock=lambda: now[0], every=30)
-        for k in range(1000):  # 1,000 records in 20 s: no line yet
-            now[0] = k * 0.02
-            progress.record()
-        assert handler.lines == []
-        progress.step(3, 12, "files")
-        now[0] = 30.0  # a quarter of the files in 30 s
-        progress.step(3, 12, "files")
-        assert handler.lines == ["Stream visitor_activities: 3 of 12 files, 1,000 records, "
-                                 "33/s over the run, about 90 s left"]
-        # The export path: waiting on an export, then window 2 of 4, half its files.
-        now[0] = 60.0
-        progress.note("export 201940 is Processing")
-        assert handler.lines[-1] == ("Stream visitor_activities: export 201940 is Processing, "
-                                     "3 of 12 files, 1,000 records, 17/s over the run, "
-                                     "about 3 min left")
-        progress.note(None)
-        now[0] = 90.0
-        progress.files(2, 4, 9, 18)  # (1 + 0.5) / 4 = 37.5% in 90 s
-        assert handler.lines[-1] == ("Stream visitor_activities: window 2 of 4, file 9 of 18, "
-                                     "1,000 records, 11/s over the run, about 2 min left")
-        calls[0] = 25
-        progress.end("done")
-        assert handler.lines[-1] == ("Stream visitor_activities: done in 90 s: 1,000 records, "
-                                     "15 API calls")
-    finally:
-        logger.removeHandler(handler)
+    yield logger, handler
+    logger.removeHandler(handler)
 
 
-def test_query_progress_reads_how_far_through_the_range() -> None:
+def test_progress_lines_say_steps_rate_and_eta(logged: tuple[logging.Logger, Lines]) -> None:
+    now = [0.0]
+    calls = [10]
+    logger, handler = logged
+    progress = StreamProgress("visitor_activities", logger, lambda: calls[0],
+                              clock=lambda: now[0], every=30)
+    for k in range(1000):  # 1,000 records in 20 s: no line yet
+        now[0] = k * 0.02
+        progress.record()
+    assert handler.lines == []
+    progress.step(3, 12, "files")
+    now[0] = 30.0  # a quarter of the files in 30 s
+    progress.step(3, 12, "files")
+    assert handler.lines == ["Stream visitor_activities: 3 of 12 files, 1,000 records, "
+                             "33/s over the run, about 90 s left"]
+    # The export path: waiting on an export, then window 2 of 4, half its files.
+    now[0] = 60.0
+    progress.note("export 201940 is Processing")
+    assert handler.lines[-1] == ("Stream visitor_activities: export 201940 is Processing, "
+                                 "3 of 12 files, 1,000 records, 17/s over the run, "
+                                 "about 3 min left")
+    progress.note(None)
+    now[0] = 90.0
+    progress.files(2, 4, 9, 18)  # (1 + 0.5) / 4 = 37.5% in 90 s
+    assert handler.lines[-1] == ("Stream visitor_activities: window 2 of 4, file 9 of 18, "
+                                 "1,000 records, 11/s over the run, about 2 min left")
+    calls[0] = 25
+    progress.end("done")
+    assert handler.lines[-1] == ("Stream visitor_activities: done in 90 s: 1,000 records, "
+                                 "15 API calls")
+
+
+def test_query_progress_reads_how_far_through_the_range(
+        logged: tuple[logging.Logger, Lines]) -> None:
     from datetime import datetime, timezone
 
     now = [0.0]
-    logger = logging.getLogger("tap-pardot.progress-test-2")
-    logger.setLevel(logging.INFO)
-    handler = Lines()
-    logger.addHandler(handler)
-    try:
-        progress = StreamProgress("prospects", logger, lambda: 0, clock=lambda: now[0],
-                                  every=30)
-        start = datetime(2025, 1, 1, tzinfo=timezone.utc)
-        bound = datetime(2025, 1, 11, tzinfo=timezone.utc)
-        progress.start("query", "sync_mode query requested", start, bound, ordered=True)
-        assert handler.lines[0] == (
-            "Stream prospects: query mode (sync_mode query requested); changes from "
-            "2025-01-01 00:00:00 UTC to 2025-01-11 00:00:00 UTC (10 days; bound: Pardot's "
-            "clock less 2 min; newer changes next run)")
-        now[0] = 60
-        progress.record("2025-01-03T00:00:00+00:00")  # a fifth of the range in a minute
-        assert handler.lines[1] == ("Stream prospects: 1 record, 0/s over the run, up to "
-                                    "2025-01-03 00:00:00 UTC (20% of the range), about "
-                                    "4 min left")
-    finally:
-        logger.removeHandler(handler)
+    logger, handler = logged
+    progress = StreamProgress("prospects", logger, lambda: 0, clock=lambda: now[0],
+                              every=30)
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    bound = datetime(2025, 1, 11, tzinfo=timezone.utc)
+    progress.start("query", "sync_mode query requested", start, bound, ordered=True)
+    assert handler.lines[0] == (
+        "Stream prospects: query mode (sync_mode query requested); changes from "
+        "2025-01-01 00:00:00 UTC to 2025-01-11 00:00:00 UTC (10 days; bound: Pardot's "
+        "clock less 2 min; newer changes next run)")
+    now[0] = 60
+    progress.record("2025-01-03T00:00:00+00:00")  # a fifth of the range in a minute
+    assert handler.lines[1] == ("Stream prospects: 1 record, 0/s over the run, up to "
+                                "2025-01-03 00:00:00 UTC (20% of the range), about "
+                                "4 min left")

@@ -9,7 +9,6 @@ import typing as t
 from pathlib import Path
 
 import pytest
-import requests
 from tapkit import (
     NOT_EXTRACTED,
     discover_catalog,
@@ -17,6 +16,7 @@ from tapkit import (
     run_cli,
     select_streams,
     sim_config,
+    sim_now,
     truth,
 )
 
@@ -49,11 +49,6 @@ DELETABLE = {"campaigns", "lists", "users", "forms"}
 V3_SERVED = {"campaigns", "lists", "tags", "forms", "lifecycle_histories"}
 config_for = functools.partial(sim_config, start_date="2025-01-01T00:00:00Z",
                                sync_mode="query", page_size=PAGE)
-
-
-def sim_now(sim: Simulator) -> str:
-    """The simulator's clock, ISO UTC."""
-    return requests.get(f"{sim.url}/_sim/clock", timeout=10).json()["now"]
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,9 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from tapkit import discover_catalog, run_cli, sim_config, truth
+from tapkit import truth, visitors_run
 
 from tap_pardot.limits import ApiUsage, QuotaReserveReached, RequestGate, StopRun
-
-START = "2025-09-15T00:00:00Z"
-
-
-def visitors_run(sim: t.Any, tmp_path: Path, state: dict | None = None,
-                 **config: t.Any) -> t.Any:
-    cfg = sim_config(sim, start_date=START, sync_mode="query", page_size=20, **config)
-    return run_cli(cfg, catalog=discover_catalog(cfg, select="visitors"), state=state,
-                   tmp_path=tmp_path)
 
 
 # The whole read takes 23 calls (a token, 21 pages of 20 visitors...): each limit less its

@@ -49,11 +49,11 @@ class Stream:
 
 
 def mode(stream: Stream) -> str:
-    return choose_sync_mode(stream, None)[0]  # type: ignore[arg-type]
+    return choose_sync_mode(stream)[0]  # type: ignore[arg-type]
 
 
 def why(stream: Stream) -> str:
-    return choose_sync_mode(stream, None)[1]  # type: ignore[arg-type]
+    return choose_sync_mode(stream)[1]  # type: ignore[arg-type]
 
 
 def test_forced_modes_and_overrides() -> None:

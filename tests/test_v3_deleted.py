@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from tapkit import discover_catalog, run_cli, sim_config, truth
+from tapkit import discover_catalog, run_cli, sim_config, sim_now, truth
 
 from tap_pardot.convert import RecordConverter
 from tap_pardot.query.deleted import KEY, RecycleBinThenLive
@@ -71,7 +71,7 @@ def test_v4_sync_reads_the_recycle_bin_in_a_second_walk(reading: str, sim_factor
     config = config_for(sim)
     run = run_cli(config, catalog=discover_catalog(config, STREAMS), tmp_path=tmp_path,
                   check=True)
-    now = requests.get(f"{sim.url}/_sim/clock", timeout=10).json()["now"]
+    now = sim_now(sim)
     for stream in STREAMS:
         records = run.records[stream]
         assert_matches_truth(sim, stream, records)

@@ -6,7 +6,7 @@ v5 (pardot-api.md §4b): `POST /api/v5/exports?fields=...`, `GET /api/v5/exports
 `do/read/id/N`, `do/cancel/id/N`, the state is `state`, and the reply may come wrapped.
 
 An export's `createdAt` is Pardot's own clock: the export holds "all data up until the
-creation date", so the export path bounds its bookmark by it (see export.py).
+creation date", so the export path bounds its bookmark by it (see sync.py).
 """
 
 from __future__ import annotations

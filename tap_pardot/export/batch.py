@@ -16,7 +16,7 @@ import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from tap_pardot.writer import LineEncoder
+from tap_pardot.writer import LineEncoder, holds_floats
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -96,9 +96,7 @@ def batch_files(
                     number += 1
                     filename = f"{prefix}{sync_id}-{number}.json.gz"
                     current = _File(config, filename, pool)
-                floats = bool(number_properties) and any(
-                    type(record.get(name)) is float for name in number_properties)
-                append(record, pending, floats=floats)
+                append(record, pending, floats=holds_floats(record, number_properties))
                 count += 1
                 if count >= size:
                     current.close(bytes(pending))

@@ -104,13 +104,11 @@ class Downloader:
         workers: int,
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
-        id_column: str = "id",
     ) -> None:
         self._fetch = fetch
         self._workers = max(1, int(workers))
         self._retries = retries
         self._sleep = sleep
-        self._id_column = id_column
 
     def items(self, urls: list[str]) -> Generator[Item, None, None]:
         """Batches of rows of every file, in no particular order; a marker as each file ends."""
@@ -140,9 +138,6 @@ class Downloader:
                 except queue.Empty:
                     break
             pool.shutdown(wait=not remaining, cancel_futures=True)
-
-    def _key_at(self, header: list[str]) -> int:
-        return header.index(self._id_column) if self._id_column in header else 0
 
     def _put(self, out: queue.Queue[Item], item: Item, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -185,10 +180,10 @@ class Downloader:
             try:
                 key_at, batch, skip = -1, [], done.rows
                 for header, row in iter_csv(iter_text_lines(response.iter_content(CHUNK_BYTES))):
+                    if key_at < 0:  # the id column, which checks a re-fetch (else the first)
+                        key_at = header.index("id") if "id" in header else 0
                     if skip:
                         skip -= 1
-                        if key_at < 0:
-                            key_at = self._key_at(header)
                         if not skip and row[key_at] != done.last_id:
                             msg = (f"{url} changed between two downloads: row {done.rows} "
                                    f"was id {done.last_id}, is now {row[key_at]}")
@@ -196,12 +191,9 @@ class Downloader:
                         continue
                     batch.append(row)
                     if len(batch) >= BATCH_ROWS:
-                        if key_at < 0:
-                            key_at = self._key_at(header)
                         self._hand_over(out, header, batch, done, key_at, stop)
                         batch = []
                 if batch:
-                    key_at = self._key_at(header) if key_at < 0 else key_at
                     self._hand_over(out, header, batch, done, key_at, stop)
                 if skip:
                     raise TruncatedFileError(f"{url} has fewer rows than before")

@@ -70,8 +70,8 @@ def exact_times(stream: QueryStream, records: Iterable[dict[str, t.Any]]
     with that time exact."""
     props = stream.schema.get("properties", {})
     rkey = stream.replication_key
-    fields = [name for name, prop in props.items()
-              if prop.get("format") == "date-time" and name != rkey]
+    fields = [name for name in stream.fetched_properties  # what the records can hold
+              if props.get(name, {}).get("format") == "date-time" and name != rkey]
     tz = stream.converter.tz
     if not fields or tz in (UTC, dt.timezone.utc) or str(tz) in ("UTC", "Etc/UTC"):
         yield from records
@@ -80,9 +80,10 @@ def exact_times(stream: QueryStream, records: Iterable[dict[str, t.Any]]
     held: list[tuple[dict[str, t.Any], dict[str, tuple[dt.datetime, dt.timedelta]]]] = []
     for record in records:
         doubtful = {}
+        placed = record.get(rkey)  # the window placed it, and any time equal to it
         for name in fields:
             value = record.get(name)
-            if (isinstance(value, str) and len(value) == 25 and value != record.get(rkey)
+            if (isinstance(value, str) and len(value) == 25 and value != placed
                     and (span := firsts.span_of(value)) is not None):
                 doubtful[name] = span
         if doubtful:

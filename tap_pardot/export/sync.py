@@ -61,7 +61,7 @@ import math
 import time
 import typing as t
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from singer_sdk.exceptions import FatalAPIError
 
@@ -78,7 +78,7 @@ from tap_pardot.export.windows import (
     plan_windows,
     poll_delays,
 )
-from tap_pardot.progress import duration, span
+from tap_pardot.progress import StreamProgress, duration, span
 from tap_pardot.state import Ranges, pending_spans
 from tap_pardot.times import iso, parse_utc
 
@@ -176,6 +176,7 @@ class _Reader:
     def __init__(self, ranges: Ranges, start: datetime, *, probe: bool = False) -> None:
         self.ranges, self.start, self.probe = ranges, start, probe
         self.first: datetime | None = None  # the probe's first page reaches here
+        self.at: datetime | None = None  # the window's last checkpoint (state.py)
         self.stopped = False
 
     def on_checkpoint(self, bookmark: datetime | None) -> None:
@@ -476,8 +477,8 @@ class ExportSync:
         if step.after is None:
             yield from self._query_window(window, k, n)
             return
-        seen = {r["id"] for r in step.first
-                if r.get(self._window_field()) == iso(step.after)}
+        key, at = self._window_field(), iso(step.after)
+        seen = {r["id"] for r in step.first if r.get(key) == at}
         for record in step.first:
             self._rows += 1
             yield record
@@ -487,7 +488,7 @@ class ExportSync:
         self._emit_state()
         rest = Window(step.after, window.end)
         for record in self._query_window(rest, k, n):
-            if record["id"] not in seen or record.get(self._window_field()) != iso(step.after):
+            if record["id"] not in seen or record.get(key) != at:
                 yield record
 
     def _window_field(self) -> str:
@@ -520,8 +521,8 @@ class ExportSync:
         other streams)."""
         run = getattr(self.stream, "run", None)
         history = self.history or list(getattr(run, "export_history", None) or [])
-        expected = expected_seconds(history, _days(window.end - window.start))
-        return poll_delays(self.poll_unit, expected)
+        days = (window.end - window.start).total_seconds() / 86400
+        return poll_delays(self.poll_unit, expected_seconds(history, days))
 
     def _create(self, window: Window, *, attempt: int) -> _Job:
         while True:
@@ -679,7 +680,7 @@ class ExportSync:
         bounds = (window.after, window.before)
         for_header = self.converter.for_header
         done = rows = 0
-        progress = getattr(self.stream, "progress", None)  # none in unit tests
+        progress = self._progress
         if progress is not None:
             progress.files(k + 1, n, 0, len(files))
         self.log.debug("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
@@ -707,11 +708,15 @@ class ExportSync:
         self.log.debug("Stream %s: window %d of %d done: %d rows from %d file(s)",
                        name, k + 1, n, rows, len(files))
 
+    @property
+    def _progress(self) -> StreamProgress | None:
+        """The stream's progress lines (progress.py); none in unit tests."""
+        return getattr(self.stream, "progress", None)
+
     def _note(self, activity: str | None) -> None:
-        """What the stream waits on, for its progress lines (progress.py)."""
-        progress = getattr(self.stream, "progress", None)  # none in unit tests
-        if progress is not None:
-            progress.note(activity)
+        """What the stream waits on, for its progress lines."""
+        if self._progress is not None:
+            self._progress.note(activity)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -760,9 +765,3 @@ def _recorded_time(value: t.Any) -> datetime | None:
 def _tag(k: int, n: int) -> str:
     """`window 3 of 7`, or (k = -1) `the whole range`, in logs."""
     return "the whole range" if k < 0 else f"window {k + 1} of {n}"
-
-
-def _days(span: timedelta) -> float:
-    return span.total_seconds() / 86400
-
-

@@ -191,7 +191,7 @@ class QueryStream(PardotStream):
             except RangeTimedOut as exc:
                 lo, hi = exc.args
                 splitter.halve(lo, hi, exc.__cause__ or exc)
-                cap = lo + splitter.size - SECOND if splitter.size else None
+                cap = splitter.end(lo, bound)  # half the timed-out rest, from its start
                 first = checkpointed(self, self._plan.start)
                 if isinstance(self._plan, IdWalkPlan):  # its ids so far were for the range
                     self.checkpoint(extra=self._plan.finish_extra())

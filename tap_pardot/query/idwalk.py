@@ -21,7 +21,24 @@ if t.TYPE_CHECKING:
     import requests
 
 
-class IdWalkPlan(Plan):
+class IdPagedPlan(Plan):
+    """A walk in id order: each page after the last id the previous one held."""
+
+    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None,
+                 **kwargs: t.Any) -> None:
+        super().__init__(stream, start, tie_id, **kwargs)
+        self.v5 = stream.api_version == 5
+        self.after_id = 0
+
+    def next_page(self) -> dict[str, t.Any] | None:
+        """The next page's token if this one was full, else None."""
+        if self.page_rows >= self.limit and self.last_raw_id is not None:
+            self.after_id = self.last_raw_id
+            return self.token(self.plan_params())
+        return None
+
+
+class IdWalkPlan(IdPagedPlan):
     """Objects without an updated_at sort: walk all ids, keep records updated since start.
 
     On v3/v4 (naive times) a first walk over the whole range keeps the records whose local
@@ -35,7 +52,6 @@ class IdWalkPlan(Plan):
     def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None, *,
                  saved: t.Mapping[str, t.Any] | None = None, **kwargs: t.Any) -> None:
         super().__init__(stream, start, tie_id, **kwargs)
-        self.v5 = stream.api_version == 5
         # The walk so far, if it is for this start: `saved` for a recycle-bin walk (its
         # state is kept by query_deleted), else the `id_walk` state.
         walk = (saved if self.recycle_bin else stream.stream_state.get("id_walk")) or {}
@@ -105,9 +121,9 @@ class IdWalkPlan(Plan):
 
     @override
     def next(self, response: requests.Response) -> dict[str, t.Any] | None:
-        if self.page_rows >= self.limit and self.last_raw_id is not None:
-            self.after_id = self.last_raw_id
-            return self.token(self.plan_params())
+        token = self.next_page()
+        if token is not None:
+            return token
         later = [i for i in range(self.segment + 1, len(self.segments))
                  if self.span_of[i] in self.needed]
         if later:
@@ -131,7 +147,7 @@ class IdWalkPlan(Plan):
         return {"id_walk": None}
 
 
-class FullTablePlan(Plan):
+class FullTablePlan(IdPagedPlan):
     """Objects whose records may carry no timestamps: the whole table by id, every run,
     every record kept. v3/v4 campaigns (`id, name, cost`): no `updated_after`, as a record
     changed since the bookmark could not be told from one that was not; read, the bookmark is
@@ -140,12 +156,6 @@ class FullTablePlan(Plan):
 
     The walk keeps no state: interrupted, the next run reads the table again (it is small).
     """
-
-    def __init__(self, stream: PlanStream, start: dt.datetime, tie_id: int | None,
-                 **kwargs: t.Any) -> None:
-        super().__init__(stream, start, tie_id, **kwargs)
-        self.v5 = stream.api_version == 5
-        self.after_id = 0
 
     @override
     def plan_params(self) -> dict[str, t.Any]:
@@ -168,10 +178,7 @@ class FullTablePlan(Plan):
 
     @override
     def next(self, response: requests.Response) -> dict[str, t.Any] | None:
-        if self.page_rows >= self.limit and self.last_raw_id is not None:
-            self.after_id = self.last_raw_id
-            return self.token(self.plan_params())
-        return None
+        return self.next_page()
 
     @override
     def checkpoint(self) -> None:
@@ -179,5 +186,5 @@ class FullTablePlan(Plan):
 
     @override
     def finish(self) -> None:
-        if self.stream.replication_key:
+        if self.stream.replication_key:  # none: no bookmark (also for the nested plan)
             super().finish()

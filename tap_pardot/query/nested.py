@@ -61,10 +61,6 @@ class NestedIdWalkPlan(NestedRows, IdWalkPlan):
 class NestedFullTablePlan(NestedRows, FullTablePlan):
     """The parent's whole table by id, every run (opportunities: no updated_at filter)."""
 
-    @override
-    def finish(self) -> None:
-        pass  # a full-table stream keeps no bookmark
-
 
 def nested_list(value: t.Any, key: str) -> list[dict[str, t.Any]]:
     """A v3/v4 JSON (from XML) collection: `{"prospect": {...}}` for one element,

@@ -21,9 +21,6 @@ if t.TYPE_CHECKING:
     from tap_pardot.convert import RecordConverter
     from tap_pardot.settings import Settings
 
-# The v3/v4 objects whose query takes `deleted` (a boolean: `true` reads only the recycle
-# bin, `false`, the default, only live rows); no other v3/v4 object has the parameter.
-
 
 class PlanStream(t.Protocol):
     """What a plan reads of its stream (QueryStream provides it)."""

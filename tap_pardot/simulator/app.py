@@ -154,6 +154,8 @@ class Simulator:
         r("GET", r"/api/v5/imports", lambda q: self.v5.query(q, STREAMS["imports"]), "v5",
           "query")
         r("GET", r"/api/v5/external-activities", self._v5_external_activities, "v5", "query")
+        r("GET", r"/api/v5/external-activities/(?P<id>\w+)", self._v5_external_activity, "v5",
+          "read")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)", self._v5_query, "v5", "query")
         r("GET", r"/api/v5/objects/(?P<path>[a-z-]+)/(?P<id>\w+)", self._v5_read, "v5", "read")
         r("GET,POST", r"/api/(?P<obj>\w+)/version/(?P<v>[34])/do/query", lg.query, "v3", "query")
@@ -180,6 +182,10 @@ class Simulator:
         self._external_activities_at(top=True)
         return self.v5.query(req, STREAMS["external_activities"])
 
+    def _v5_external_activity(self, req: Request) -> Response:
+        self._external_activities_at(top=True)
+        return self.v5.read(req, STREAMS["external_activities"], req.params["id"])
+
     def _v5_account(self, req: Request) -> Response:
         """The v5 `account` singleton (SRV): one record, `fields` required; its daily limit and
         today's calls (this one too) are live."""
@@ -198,6 +204,8 @@ class Simulator:
         spec = BY_V5_PATH.get(req.params["path"])
         if spec is None:
             raise ApiError(404, "Object not found", status=404)
+        if spec.name == "external_activities":
+            self._external_activities_at(top=False)
         return self.v5.read(req, spec, req.params["id"])
 
     # ---- request pipeline ---------------------------------------------------------------------

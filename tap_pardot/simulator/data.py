@@ -142,8 +142,7 @@ class Store:
                  "email_templates", "engagement_studio_programs", "external_activities",
                  "files", "folder_contents", "form_fields", "form_handlers",
                  "form_handler_fields", "landing_pages", "lifecycle_stages", "list_emails",
-                 "tagged_objects", "imports", "account"]
-    GEN_ORDER += ["email_clicks"]  # legacy_extras.py
+                 "tagged_objects", "imports", "account", "email_clicks"]
 
     def __init__(self, seed: int, knobs: dict[str, Any], now: int) -> None:
         self.lock = threading.RLock()

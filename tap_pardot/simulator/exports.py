@@ -39,6 +39,16 @@ AD = "filter_by_activity_date"  # external activities (seed 003): activity_after
 _PREFIX = {C: "created", U: "updated", PU: "prospect_updated", LA: "last_activity",
            AD: "activity"}
 
+# Objects with both generic procedures (pardot-api.md 4d): v5 object type, stream.
+_GENERIC_BOTH = (
+    ("Campaign", "campaigns"), ("CustomField", "custom_fields"), ("List", "lists"),
+    ("User", "users"), ("Opportunity", "opportunities"), ("Form", "forms"), ("Visit", "visits"),
+    ("CustomRedirect", "custom_redirects"), ("DynamicContent", "dynamic_contents"),
+    ("EmailTemplate", "email_templates"), ("File", "files"), ("Folder", "folders"),
+    ("FormHandler", "form_handlers"), ("LandingPage", "landing_pages"),
+    ("LayoutTemplate", "layout_templates"), ("LifecycleStage", "lifecycle_stages"),
+    ("ListEmail", "list_emails"), ("TrackerDomain", "tracker_domains"))
+
 # v5 object type -> (stream, {procedure in v3/v4 spelling: the knob that enables it, or None})
 OBJECTS: dict[str, tuple[str, dict[str, str | None]]] = {
     "VisitorActivity": ("visitor_activities", {C: None, U: None}),
@@ -47,32 +57,16 @@ OBJECTS: dict[str, tuple[str, dict[str, str | None]]] = {
     "Visitor": ("visitors", {U: None, PU: None, C: GENERIC}),
     "ProspectAccount": ("prospect_accounts", {U: None, PU: None, C: GENERIC}),
     "Email": ("emails", {U: "export_email_procedure"}),
-    "Campaign": ("campaigns", {C: GENERIC, U: GENERIC}),
-    "CustomField": ("custom_fields", {C: GENERIC, U: GENERIC}),
-    "List": ("lists", {C: GENERIC, U: GENERIC}),
-    "User": ("users", {C: GENERIC, U: GENERIC}),
-    "Opportunity": ("opportunities", {C: GENERIC, U: GENERIC}),
-    "Form": ("forms", {C: GENERIC, U: GENERIC}),
-    "Visit": ("visits", {C: GENERIC, U: GENERIC}),
+    **{obj: (stream, {C: GENERIC, U: GENERIC}) for obj, stream in _GENERIC_BOTH},
+    # No updatedAt: only the generic FilterByCreatedAt
     "LifecycleHistory": ("lifecycle_histories", {C: GENERIC}),
     "VisitorPageView": ("visitor_page_views", {C: GENERIC}),
-    "CustomRedirect": ("custom_redirects", {C: GENERIC, U: GENERIC}),
-    "DynamicContent": ("dynamic_contents", {C: GENERIC, U: GENERIC}),
-    "EmailTemplate": ("email_templates", {C: GENERIC, U: GENERIC}),
-    "File": ("files", {C: GENERIC, U: GENERIC}),
-    "Folder": ("folders", {C: GENERIC, U: GENERIC}),
-    "FormHandler": ("form_handlers", {C: GENERIC, U: GENERIC}),
     "FormHandlerField": ("form_handler_fields", {C: GENERIC}),
-    "LandingPage": ("landing_pages", {C: GENERIC, U: GENERIC}),
-    "LayoutTemplate": ("layout_templates", {C: GENERIC, U: GENERIC}),
-    "LifecycleStage": ("lifecycle_stages", {C: GENERIC, U: GENERIC}),
-    "ListEmail": ("list_emails", {C: GENERIC, U: GENERIC}),
-    "TrackerDomain": ("tracker_domains", {C: GENERIC, U: GENERIC}),
     "Tag": ("tags", {}),
     "ExternalActivity": ("external_activities", {C: None, AD: None}),
 }
-# Not among the v3/v4 export objects of SRV's `findValidObjectName` (2023), although seed 003
-# documents them for v3/v4 today: served on v5 only (the tap reads them on v5 only).
+# Documented for v3/v4 today (seed 003) but not among the v3/v4 export objects of SRV's
+# `findValidObjectName` (2023): knob `export_v3_external_activities`.
 V5_ONLY = frozenset({"ExternalActivity"})
 V5_PROPERTIES = ("id", "status", "isExpired", "resultRefs", "procedure", "fields", "createdAt",
                  "updatedAt", "createdById", "updatedById", "includeByteOrderMark",
@@ -471,7 +465,7 @@ class Exports:
     def _procedures(self, obj: str, version: int) -> list[str]:
         """The procedures of `obj` this account may run on `version` (v3/v4 spelling)."""
         k = self.sim.knobs
-        if version != 5 and obj in V5_ONLY:
+        if version != 5 and obj in V5_ONLY and k["export_v3_external_activities"] == "refused":
             return []
         return [p for p, knob in OBJECTS[obj][1].items()
                 if (knob is None or k[knob]) and (version == 5 or knob != GENERIC)]

@@ -152,20 +152,21 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "export_generic_procedures": False,  # feature.api.version_5_export_all
     "export_prospect_last_activity": False,  # Prospect/FilterByLastActivity's flag
     "export_email_procedure": False,  # Email/FilterByUpdatedAt's flag
-    "custom_fields_error_code": None,
+    "export_v3_external_activities": "refused",  # "refused" (SRV 2023) or "served" (seed 003)
+    "custom_fields_error_code": None,  # e.g. 46 or 49: the custom-fields object answers it
     # Form fields' and folder contents' filters and sorts (not in the 2023 definitions):
     # "airbyte" (updatedAt, as AB uses them) or "amp_labs" (createdAt / none: its map)
     "v5_added_objects_dates": "airbyte",
     # Where external activities are queried: "top" (/api/v5/external-activities, today's
     # docs) or "objects" (/api/v5/objects/external-activities, the 2023 framework)
-    "v5_external_activities_path": "top",  # e.g. 46 or 49: the custom-fields object answers it
-}
-
-# v3/v4-only objects and list email stats (legacy_extras.py; docs/simulator.md)
-DEFAULT_KNOBS.update({
+    "v5_external_activities_path": "top",
+    "v5_pre_rename_fields": True,  # the 2023 names beside today's (False: old names are 51)
+    # v3/v4-only objects and list email stats (legacy_extras.py; docs/simulator.md)
     "email_clicks": {"count": 300, "clump_size": 0},
     "list_email_stats_rates": "number",  # v5 stats rates: 12.5, or "percent_text" ("12.50%")
-})
+    # v3/v4 `created_*`/`updated_*` an object's docs do not list: "ignored" or "error" (5)
+    "v3_undocumented_date_filter": "ignored",
+}
 
 OBJECTS_10 = ("custom_redirects", "dynamic_contents", "dynamic_content_variations",
               "email_templates", "engagement_studio_programs", "external_activities", "files",

@@ -48,6 +48,11 @@ FLAGGED: dict[str, dict[str, str]] = {
                   "do_not_sell": "feature_do_not_sell"},
     "visitors": {"do_not_sell": "feature_do_not_sell"},
     "custom_fields": {"is_analytics_synced": "feature_selective_sync"},
+    # Names of the 2023 definitions renamed since (pardot-api.md open question 22): knob
+    # `v5_pre_rename_fields` (true: both names served; false: the old one is unknown).
+    "list_emails": {"operational_email": "v5_pre_rename_fields"},
+    "tagged_objects": {"target_id": "v5_pre_rename_fields",
+                       "target_object_type": "v5_pre_rename_fields"},
 }
 
 # Fields left out of a v3/v4 export without `fields` (SRV `preVersion5ExportDefault: false`).
@@ -171,9 +176,9 @@ class StreamSpec:
                 self.by_camel[fid + "__c" if fid else camel(n)] = n
             self._pre_v5[n] = fid or over.get(n, n)
         self._from_pre_v5 = {v: k for k, v in self._pre_v5.items()}
-        self.v5_sort = _names(V5_SORT[self.name])
+        self.v5_sort = _names(V5_SORT.get(self.name, ""))  # none: no v5 path
         self.v5_filters = {}
-        for n in _names(V5_FILTERS[self.name]):
+        for n in _names(V5_FILTERS.get(self.name, "")):
             kind = {"int": "range", "dt": "date"}.get(self.types[n.rstrip("=")], "exact")
             self.v5_filters[n.rstrip("=")] = "exact" if n.endswith("=") else kind
         self.v5_nullable = V5_NULLABLE.get(self.name, ())
@@ -399,6 +404,9 @@ _ACCOUNT = (_f("int", "id, plugin_campaign_id, admin_id, maximum_daily_api_calls
             + _f("str", "company, level, website, address_one, address_two, city, state, zip, "
                         "territory, country, phone, fax")
             + _f("dt", "created_at, updated_at"))
+_EMAIL_CLICK = (_f("int", "id, prospect_id, list_email_id, drip_program_action_id, "
+                          "email_template_id, tracker_redirect_id")
+                + _f("str", "url") + _f("dt", "created_at"))
 
 STREAMS: dict[str, StreamSpec] = {
     s.name: s
@@ -469,26 +477,14 @@ STREAMS: dict[str, StreamSpec] = {
         StreamSpec("imports", "imports", "", "", None, False, _IMPORT, 4500,
                    v5_url="/api/v5/imports"),
         StreamSpec("account", "account", "", "", None, False, _ACCOUNT, 1),
+        # v3/v4 only (pardot-v5-objects.md Appendix B; legacy_extras.py): no v5 path; the
+        # query pages by id only (the docs list no sort_by; AB sends `sort_by=id`).
+        StreamSpec("email_clicks", "", "emailClick", "emailClick", None, False, _EMAIL_CLICK,
+                   4_000_000, v3_sort_by=("id",)),
     ]
 }
 
-# Objects queried under /api/v5/objects/ (the others have their own path: `v5_url`).
-BY_V5_PATH = {s.v5_path: s for s in STREAMS.values() if not s.v5_url}
+# Objects queried under /api/v5/objects/ (the others have their own path, `v5_url`, or none).
+BY_V5_PATH = {s.v5_path: s for s in STREAMS.values() if s.v5_path and not s.v5_url}
 BY_V3_OBJECT = {s.v3_object.lower(): s for s in STREAMS.values() if s.v3_object}
 
-
-# ---- v3/v4-only objects and list emails (pardot-v5-objects.md Appendix B; legacy_extras.py)
-# Email clicks exist on v3/v4 only: no v5 path; the query pages by id only (no sort_by but
-# id is documented; AB sends `sort_by=id`).
-_EMAIL_CLICK = (_f("int", "id, prospect_id, list_email_id, drip_program_action_id, "
-                          "email_template_id, tracker_redirect_id")
-                + _f("str", "url") + _f("dt", "created_at"))
-V5_SORT.update({"email_clicks": "id"})
-V5_FILTERS.update({"email_clicks": "id"})
-for _spec in (StreamSpec("email_clicks", "", "emailClick", "emailClick", None, False,
-                         _EMAIL_CLICK, 4_000_000, v3_sort_by=("id",)),):
-    STREAMS[_spec.name] = _spec
-    if _spec.v5_path:
-        BY_V5_PATH[_spec.v5_path] = _spec
-    if _spec.v3_object:
-        BY_V3_OBJECT[_spec.v3_object.lower()] = _spec

@@ -56,3 +56,20 @@ def test_list_email_stats_rates_per_knob(api: Api) -> None:
         assert text[key] == (f"{value:.2f}%" if key.endswith(("Rate", "Ratio"))
                              and value is not None else value)
     assert api.get("/api/v5/objects/list-emails/1/stats").status_code == 404
+
+
+def test_undocumented_v3_date_filters_filter_nothing_or_fail(api: Api) -> None:
+    """Lifecycle stages' v3/v4 docs list no date filter, email clicks' only `created_*`:
+    ignored, or refused per knob `v3_undocumented_date_filter` (no source says which)."""
+    q = {"format": "json", "output": "bulk"}
+    far = {"created_after": "2099-01-01 00:00:00"}
+    cases = (("lifecycleStage", far), ("emailClick", {"updated_after": "2099-01-01 00:00:00"}))
+    for obj, dates in cases:
+        path = f"/api/{obj}/version/4/do/query"
+        assert api.get(path, params={**q, **dates}).json() == api.get(path, params=q).json()
+    path = "/api/emailClick/version/4/do/query"
+    assert "emailClick" not in api.get(path, params={**q, **far}).json()["result"]  # filters
+    api.admin("knobs", {"v3_undocumented_date_filter": "error"})
+    for obj, dates in cases:
+        reply = api.get(f"/api/{obj}/version/4/do/query", params={**q, **dates}).json()
+        assert reply["@attributes"]["err_code"] == 5

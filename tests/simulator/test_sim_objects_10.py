@@ -111,3 +111,46 @@ def test_external_activities_path_per_reading(api_factory: Callable[..., Api]) -
     older: Api = api_factory({"v5_external_activities_path": "objects"})
     assert older.get("/api/v5/external-activities", params=params).status_code == 404
     assert older.get("/api/v5/objects/external-activities", params=params).status_code == 200
+
+
+def test_external_activity_v4_export_when_served(api_factory: Callable[..., Api]) -> None:
+    """Seed 003's reading (knob `export_v3_external_activities`): v3/v4 exports them too,
+    with snake_case procedures and arguments."""
+    api: Api = api_factory({"export_v3_external_activities": "served"})
+    path = "/api/export/version/4/do/create"
+    for name, arg in (("filter_by_created_at", "created_after"),
+                      ("filter_by_activity_date", "activity_after")):
+        r = api.post(path, json={"object": "externalActivity", "fields": ["id"], "procedure": {
+            "name": name, "arguments": {arg: "2025-10-01 00:00:00"}}})
+        assert r.status_code == 200, r.text
+        api.sim.advance(5)
+        read = api.get(f"/api/export/version/4/do/read/id/{r.json()['id']}").json()
+        assert read["state"] == "Complete", read
+        refs = read["resultRefs"]
+        first = api.get(refs if isinstance(refs, str) else refs[0])
+        assert first.status_code == 200
+        assert first.text.splitlines()[0] == "id"
+    r = api.post(path, json={"object": "externalActivity", "procedure": {
+        "name": "filter_by_updated_at", "arguments": {"updated_after": "yesterday"}}})
+    assert str(r.json()["@attributes"]["err_code"]) == "174"
+
+
+def test_external_activity_reads_follow_the_path_reading(api_factory: Callable[..., Api]) -> None:
+    """Read by id sits beside the query: `/api/v5/external-activities/{id}` (3P) or under
+    `/objects/` (SRV), per knob `v5_external_activities_path`; the other path 404s."""
+    params = {"fields": "id"}
+    for reading, good, bad in (("top", "external-activities", "objects/external-activities"),
+                               ("objects", "objects/external-activities", "external-activities")):
+        api: Api = api_factory({"v5_external_activities_path": reading})
+        first = api.get(f"/api/v5/{good}", params={**params, "limit": 1}).json()["values"][0]
+        assert api.get(f"/api/v5/{good}/{first['id']}", params=params).json() == first
+        assert api.get(f"/api/v5/{bad}/{first['id']}", params=params).status_code == 404
+
+
+def test_pre_rename_fields_per_reading(api_factory: Callable[..., Api]) -> None:
+    for both in (True, False):
+        api: Api = api_factory({"v5_pre_rename_fields": both})
+        for path, name in (("list-emails", "operationalEmail"), ("tagged-objects", "targetId"),
+                           ("list-emails", "isOperational"), ("tagged-objects", "tagId")):
+            r = api.get(f"/api/v5/objects/{path}", params={"fields": f"id,{name}"})
+            assert r.status_code == (200 if both or name in ("isOperational", "tagId") else 400)
