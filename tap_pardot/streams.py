@@ -244,7 +244,7 @@ class EmailTemplatesStream(PardotObjectStream):
 
 class EngagementStudioProgramsStream(PardotObjectStream):
     name = "engagement_studio_programs"
-    v5_path = "engagement-studio-programs"
+    v5_path, v5_path_fallback = "engagement-studio-programs", "engagement-programs"
 
 
 class FilesStream(PardotObjectStream):

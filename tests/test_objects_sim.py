@@ -69,10 +69,13 @@ def sync_all_new(tmp_path_factory: pytest.TempPathFactory, knobs: dict[str, t.An
 
 # Where sources disagree, each reading: form fields' and folder contents' date filters and
 # sorts (AB: updatedAt; the amp-labs map: createdAt or none, where the tap walks ids), and
-# the external activities' query path (today's docs, else Pardot's 2023 framework).
+# the external activities' and engagement programs' query paths (today's docs, else
+# Pardot's 2023 framework).
 READINGS = {
-    "docs": {"v5_added_objects_dates": "airbyte", "v5_external_activities_path": "top"},
-    "older": {"v5_added_objects_dates": "amp_labs", "v5_external_activities_path": "objects"},
+    "docs": {"v5_added_objects_dates": "airbyte", "v5_external_activities_path": "top",
+             "v5_engagement_programs_path": "documented"},
+    "older": {"v5_added_objects_dates": "amp_labs", "v5_external_activities_path": "objects",
+              "v5_engagement_programs_path": "internal"},
 }
 
 
@@ -108,6 +111,9 @@ def test_v5_stream_matches_truth(stream: str, v5: Synced) -> None:
     moved = f"Stream {stream}: /api/v5/external-activities answered 404"
     assert (moved in v5.run.stderr) == (
         stream == "external_activities" and "v5_external_activities_path=objects" in v5.label)
+    renamed = f"Stream {stream}: /api/v5/objects/engagement-studio-programs answered 404"
+    assert (renamed in v5.run.stderr) == (
+        stream == "engagement_studio_programs" and "=internal" in v5.label)
     assert len(got) == len(want) > 0, "lost or repeated records"
     if stream == "account":
         got = [{k: v for k, v in r.items() if k not in LIVE_COUNTERS} for r in got]

@@ -19,7 +19,7 @@ from .exports import Exports
 from .http import ApiError, Handler, OAuthError, Request, Response, Router, Server, json_response
 from .knobs import Knobs
 from .legacy import Legacy, xml_error
-from .schema import BY_V5_PATH, STREAMS
+from .schema import BY_V5_PATH, STREAMS, StreamSpec
 from .stats import Stats
 from .timefmt import TimeFormatter, parse_iso
 from .timeouts import GatewayTimeout
@@ -164,12 +164,24 @@ class Simulator:
     def _v5_query(self, req: Request) -> Response:
         if req.params["path"] == "account":
             return self._v5_account(req)
-        spec = BY_V5_PATH.get(req.params["path"])
+        return self.v5.query(req, self._v5_object(req.params["path"]))
+
+    def _v5_object(self, path: str) -> StreamSpec:
+        """The object at `/api/v5/objects/<path>`. Where sources name two paths, one answers
+        per reading and the other 404s (open question 17): engagement programs at
+        `engagement-studio-programs` (the docs, AB) or `engagement-programs` (SRV 2023 perf
+        configs), knob `v5_engagement_programs_path`; external activities, see below."""
+        internal = self.knobs["v5_engagement_programs_path"] == "internal"
+        if path in ("engagement-programs", "engagement-studio-programs"):
+            if (path == "engagement-programs") != internal:
+                raise ApiError(404, "Object not found", status=404)
+            path = "engagement-studio-programs"
+        spec = BY_V5_PATH.get(path)
         if spec is None:
             raise ApiError(404, "Object not found", status=404)
         if spec.name == "external_activities":
             self._external_activities_at(top=False)
-        return self.v5.query(req, spec)
+        return spec
 
     def _external_activities_at(self, top: bool) -> None:
         """External activities are queried at one path per reading (knob
@@ -201,12 +213,7 @@ class Simulator:
         return json_response(self.v5.value(spec, row, fields))
 
     def _v5_read(self, req: Request) -> Response:
-        spec = BY_V5_PATH.get(req.params["path"])
-        if spec is None:
-            raise ApiError(404, "Object not found", status=404)
-        if spec.name == "external_activities":
-            self._external_activities_at(top=False)
-        return self.v5.read(req, spec, req.params["id"])
+        return self.v5.read(req, self._v5_object(req.params["path"]), req.params["id"])
 
     # ---- request pipeline ---------------------------------------------------------------------
     def serve(self, handler: Handler, req: Request) -> None:

@@ -160,6 +160,9 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # Where external activities are queried: "top" (/api/v5/external-activities, today's
     # docs) or "objects" (/api/v5/objects/external-activities, the 2023 framework)
     "v5_external_activities_path": "top",
+    # engagement programs' v5 path (open question 17): "documented" (engagement-studio-
+    # programs: the docs, AB) or "internal" (engagement-programs: SRV 2023 perf configs)
+    "v5_engagement_programs_path": "documented",
     "v5_pre_rename_fields": True,  # the 2023 names beside today's (False: old names are 51)
     # v3/v4-only objects and list email stats (legacy_extras.py; docs/simulator.md)
     "email_clicks": {"count": 300, "clump_size": 0},
