@@ -71,6 +71,7 @@ def start_simulator(args: argparse.Namespace, workdir: Path) -> tuple[subprocess
         "export_waiting_seconds": args.export_waiting, "export_processing_seconds":
         args.export_processing, "export_rows_per_second": args.export_rows_per_second,
         "export_rows_per_file": 50_000,
+        **json.loads(args.knobs),
     }
     knobs_file = workdir / "knobs.json"
     knobs_file.write_text(json.dumps(knobs))
@@ -336,6 +337,8 @@ def main() -> int:
     parser.add_argument("--export-rows-per-second", type=float, default=200_000)
     parser.add_argument("--export-poll", type=float, default=1.0,
                         help="the tap's export_poll_seconds")
+    parser.add_argument("--knobs", default="{}",
+                        help="more simulator knobs, as JSON (docs/simulator.md)")
     parser.add_argument("--role", choices=("fetch", "ceiling", "plain_sdk"),
                         help=argparse.SUPPRESS)
     parser.add_argument("role_args", nargs="*", help=argparse.SUPPRESS)

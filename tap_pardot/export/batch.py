@@ -1,5 +1,6 @@
 """BATCH mode's files (the SDK's `batch_config`, jsonl): records straight into gzipped JSON
-lines, compressed on a second thread while the next records are made.
+lines, compressed on a second thread while the next records are made, by ISA-L (python-isal:
+the same gzip format, a third of zlib's time).
 
 The files hold what the SDK's own jsonl batcher writes (one record per line, the same
 JSON; only the compression level differs), named as it names them. A file is closed before
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 import typing as t
 import uuid
-import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+
+from isal import isal_zlib
 
 from tap_pardot.writer import LineEncoder, holds_floats
 
@@ -25,8 +27,8 @@ if t.TYPE_CHECKING:
 
 CHUNK_BYTES = 256 * 1024  # lines handed to the compressing thread at once
 CHUNKS_AHEAD = 4  # at most this many chunks wait for it: memory stays flat
-LEVEL = 1  # zlib's fastest: JSON lines still shrink about tenfold
-GZIP = 31  # zlib's wbits for a gzip member
+LEVEL = 1  # fast: JSON lines still shrink about tenfold
+GZIP = 31  # wbits for a gzip member
 
 
 class _File:
@@ -35,7 +37,7 @@ class _File:
     def __init__(self, config: BatchConfig, filename: str, pool: ThreadPoolExecutor) -> None:
         self._context = config.storage.open(filename, "wb")
         self._out = self._context.__enter__()
-        self._zip = zlib.compressobj(LEVEL, zlib.DEFLATED, GZIP)
+        self._zip = isal_zlib.compressobj(LEVEL, isal_zlib.DEFLATED, GZIP)
         self._pool = pool
         self._ahead: deque[Future[None]] = deque()
 

@@ -11,7 +11,8 @@ one, and re-reads those times through a v5 query, whose times carry their offset
 - any other field, or an object filterable by id only (prospect accounts): a query of the
   held records' ids, in id ranges of at most one page.
 
-A handful of calls, once a year. A queried time is taken only if it is the other reading of
+A handful of calls, once a year (an hour is queried once per run, however many batches of
+held records it serves). A queried time is taken only if it is the other reading of
 the naive time (the record may have changed since the export); otherwise, or if the record is
 not found, the first occurrence stands, with a warning.
 """
@@ -32,6 +33,7 @@ if t.TYPE_CHECKING:
     from tap_pardot.query import QueryStream
 
 PAGE = 1000
+HELD = 2000  # records held back at most: memory stays flat however many the hour holds
 DATE_FILTERS = frozenset({"created_at", "updated_at"})  # pardot-v5-objects.md, per object
 MORE_DATE_FILTERS = {"prospects": frozenset({"last_activity_at"})}
 NO_DATE_FILTERS = frozenset({"prospect_accounts"})  # `id` only
@@ -88,6 +90,9 @@ def exact_times(stream: QueryStream, records: Iterable[dict[str, t.Any]]
                 doubtful[name] = span
         if doubtful:
             held.append((record, doubtful))
+            if len(held) >= HELD:
+                yield from _resolve(stream, held)
+                held = []
         else:
             yield record
     if held:

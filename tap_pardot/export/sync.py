@@ -678,7 +678,7 @@ class ExportSync:
         # past what settled before the export was created to the next run.
         low, high = iso(window.start), iso(job.covered_until)
         bounds = (window.after, window.before)
-        for_header = self.converter.for_header
+        for_header, drop_deleted = self.converter.for_header, self.drop_deleted
         done = rows = 0
         progress = self._progress
         if progress is not None:
@@ -695,16 +695,17 @@ class ExportSync:
                     progress.files(k + 1, n, done, len(files))
                 continue
             convert = for_header(first)  # per header, cached
+            kept = 0
             for row in second:
                 record = convert(row, bounds)
                 stamp = record.get(field_name)
-                if stamp is not None and not low <= stamp < high:
+                if ((stamp is not None and not low <= stamp < high)
+                        or (drop_deleted and record.get("is_deleted"))):
                     continue
-                if self.drop_deleted and record.get("is_deleted"):
-                    continue
-                rows += 1
-                self._rows += 1
+                kept += 1
                 yield record
+            rows += kept
+            self._rows += kept  # (a download fails between batches, not in one)
         self.log.debug("Stream %s: window %d of %d done: %d rows from %d file(s)",
                        name, k + 1, n, rows, len(files))
 
