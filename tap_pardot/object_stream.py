@@ -48,8 +48,8 @@ class PardotObjectStream(QueryStream):
             yield from self.windowed_query(context)
 
     def prefetch_export(self) -> None:
-        """Create this stream's first export ahead of its turn, while the previous stream's
-        last files download, so Pardot's one-at-a-time queue does not idle; recorded in
+        """Create this stream's first export ahead of its turn, while an earlier stream's
+        files download, so Pardot's one-at-a-time queue does not idle; recorded in
         state, its sync resumes it. Only where its sync would make it (export or auto), and
         once a run (a probe that found a small window is not repeated before its turn)."""
         if not self.served or "_prefetched" in self.__dict__:

@@ -12,9 +12,14 @@ three ways (`mode`):
   several windows is probed whole first: a small one is queried whole, without windows;
 - `query`: queried (a run in query mode with ranges pending from an export run).
 
-The next window is probed and its export created as soon as the current export is Complete,
-so Pardot processes it (one export at a time per account, in creation order) while this
-one's files download. Each window's end moves the state (state.py `Ranges`): the bookmark is
+Pardot's queue is kept busy (one export at a time per account, in creation order): while a
+window's export is awaited and its files download, the next windows are probed and their
+exports created, newest first (so Pardot still finishes the newest first), then the
+following streams' first exports (`prefetch`, chained in sync order), as long as fewer
+than `max_concurrency` exports of the run are outstanding (created, not yet wholly read:
+RunContext `exports_outstanding`). An export's poll schedule runs from its creation.
+
+Each window's end moves the state (state.py `Ranges`): the bookmark is
 a high-water mark, with the older ranges still to fetch kept as `pending`, and the exports
 in flight recorded, so an interrupted run resumes them:
 
@@ -351,9 +356,9 @@ class ExportSync:
 
     def _run(self, windows: list[Window]) -> Iterator[dict[str, t.Any]]:
         n = len(windows)
-        steps = {0: self._prepare(windows[0], 0, n)}
+        steps: dict[int, _Step] = {}  # windows prepared ahead (their exports created)
         for k, window in enumerate(windows):
-            step = steps.pop(k)
+            step = steps.pop(k) if k in steps else self._prepare(window, k, n)
             self.log.debug("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
                            window.label())
             self._ahead(windows, steps, k)
@@ -393,7 +398,7 @@ class ExportSync:
             self._outstanding.pop(job.status.id, None)
 
     def prefetch(self) -> None:
-        """Create the first window's export now, ahead of this stream's turn (the previous
+        """Create the first window's export now, ahead of this stream's turn (an earlier
         stream's files download meanwhile): recorded in state, the sync resumes it."""
         windows = self.plan()
         if not windows:
@@ -403,8 +408,8 @@ class ExportSync:
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 self._outstanding[int(record["id"])] = self.stream.name
             return
-        self.log.info("Stream %s: creating its first export ahead of its turn (the "
-                      "previous stream's files download meanwhile)", self.stream.name)
+        self.log.info("Stream %s: creating its first export ahead of its turn (an "
+                      "earlier stream's files download meanwhile)", self.stream.name)
         step = self._prepare(windows[0], 0, len(windows))
         if step.job is None and step.first:
             self.log.info("Stream %s: its first window is small: read at its turn",
@@ -637,7 +642,11 @@ class ExportSync:
                 # An export recorded by an earlier run that Pardot no longer knows.
                 job = self._recreate(job, f"could not be read ({exc})")
                 continue
-            job.next_poll = self.monotonic() + next(job.delays)
+            # The schedule runs from the export's creation: polls missed while an earlier
+            # window was awaited (an export created ahead) are not made up, one read is.
+            now = self.monotonic()
+            while job.next_poll <= now:
+                job.next_poll += next(job.delays)
         return None
 
     def _cancel(self, job: _Job, waited: float) -> None:
