@@ -204,8 +204,11 @@ class RunContext:
     started: float = dataclasses.field(default_factory=time.monotonic)
     generic_refused: bool = False  # the account refused a generic v5 export (174)
     # The selected stream synced after the named one (set by the tap): a stream's export
-    # path creates that stream's first export while its own last files download.
+    # path creates the following streams' first exports while its own files download.
     next_stream: t.Callable[[str], t.Any] | None = None
+    # Exports created (or resumed) and not yet wholly read, all streams: id -> stream name.
+    # Exports are created ahead of their turn while fewer than max_concurrency (export/sync.py).
+    exports_outstanding: dict[int, str] = dataclasses.field(default_factory=dict)
     # [seconds, hours] of this run's exports, all streams: the poll schedule of a stream
     # without its own recent exports in state.
     export_history: list[list[int]] = dataclasses.field(default_factory=list)

@@ -48,11 +48,13 @@ class PardotObjectStream(QueryStream):
             yield from self.windowed_query(context)
 
     def prefetch_export(self) -> None:
-        """Create this stream's first export ahead of its turn, while the previous stream's
-        last files download, so Pardot's one-at-a-time queue does not idle; recorded in
-        state, its sync resumes it. Only where its sync would make it (export or auto)."""
-        if not self.served:
+        """Create this stream's first export ahead of its turn, while an earlier stream's
+        files download, so Pardot's one-at-a-time queue does not idle; recorded in
+        state, its sync resumes it. Only where its sync would make it (export or auto), and
+        once a run (a probe that found a small window is not repeated before its turn)."""
+        if not self.served or "_prefetched" in self.__dict__:
             return
+        self.__dict__["_prefetched"] = True
         try:
             mode = choose_sync_mode(self)[0]
             if mode != QUERY:
@@ -161,6 +163,10 @@ class PardotObjectStream(QueryStream):
             self.hold_bookmark()
             raise
         finally:
+            # Its exports not read by now are not this run's any more (kept in state).
+            outstanding = self.run.exports_outstanding
+            for export_id in [k for k, name in outstanding.items() if name == self.name]:
+                del outstanding[export_id]
             if not child or outcome != "done":
                 progress.end(outcome)
 

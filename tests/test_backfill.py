@@ -4,6 +4,7 @@ polls from experience: through the real CLI against the simulator, against its t
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import typing as t
 from datetime import datetime, timedelta, timezone
@@ -244,6 +245,94 @@ def test_the_next_streams_first_export_queues_while_files_download(
     assert calls(sim)["export_create"] == windows  # nothing made twice
     for stream in (first, second):
         assert got(run, stream) == truth_in(sim, stream, DATA_START)
+
+
+def record_export_ends(sim: t.Any, monkeypatch: pytest.MonkeyPatch) -> dict[int, float]:
+    """Export id -> the simulator's time of its last read reply or last file served whole:
+    the tap counts an export outstanding (created, not yet wholly read) at least until then."""
+    exports, ends = sim.exports, dict[int, float]()
+    read, download = exports.read, exports.download
+
+    def note(export_id: int) -> None:
+        ends[export_id] = max(ends.get(export_id, 0.0), sim.clock.now_f())
+
+    def reading(req: t.Any, version: int) -> t.Any:
+        reply = read(req, version)
+        note(int(req.params["id"]))
+        return reply
+
+    def downloading(req: t.Any) -> t.Any:
+        reply = download(req)
+        body = reply.body
+
+        def served() -> t.Iterator[bytes]:
+            yield from [body] if isinstance(body, bytes) else body
+            note(int(req.params["id"]))
+
+        reply.body = served()
+        return reply
+
+    monkeypatch.setattr(exports, "read", reading)
+    monkeypatch.setattr(exports, "download", downloading)
+    return ends
+
+
+def test_the_next_windows_exports_queue_while_one_is_awaited(
+        sim_factory: t.Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several windows, exports queued and processed for a while: each window's export is
+    made before the previous one is Complete (Pardot's queue does not idle between them),
+    never more than max_concurrency outstanding; each window made once; the truth."""
+    sim = sim_factory({**VISITORS, "export_waiting_seconds": 0.1,
+                       "export_processing_seconds": 1.0, "export_rows_per_file": 150})
+    sim.advance(180)
+    ends = record_export_ends(sim, monkeypatch)
+    run = sync(sim, tmp_path, "visitors", sync_mode="export", export_window_days=15,
+               max_concurrency=2)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert got(run, "visitors") == truth_in(sim, "visitors", DATA_START)
+    made = sorted(sim.exports.items.values(), key=lambda e: e.created)
+    assert len(made) >= 6
+    windows = [e.args["updated_after"] for e in made]  # epoch seconds
+    assert len(set(windows)) == len(made) == calls(sim)["export_create"]  # each made once
+    assert windows == sorted(windows, reverse=True)  # newest first: Pardot runs it first
+    for before, after in itertools.pairwise(made):
+        assert after.created < before.finish, "the queue idled between two windows"
+    for export in made:
+        outstanding = [e for e in made
+                       if e.created < export.created and ends[e.id] > export.created]
+        assert len(outstanding) < 2, "more than max_concurrency exports outstanding"
+    assert "pending" not in run.state["bookmarks"]["visitors"]
+
+
+def test_the_following_streams_first_exports_queue_ahead_of_their_turn(
+        sim_factory: t.Any, tmp_path: Path) -> None:
+    """Three streams, max_concurrency 5: the first stream's windows are all made at once,
+    then the second AND third streams' first exports, before the first stream is done; each
+    is resumed at its stream's turn, nothing made twice; each stream equals the truth."""
+    sim = sim_factory({**FAST, **VISITORS, "prospect_accounts": {"count": 300, "clump_size": 0},
+                       "list_memberships": {"count": 600, "clump_size": 0}})
+    sim.advance(180)
+    names = ["list_memberships", "prospect_accounts", "visitors"]
+    run = sync(sim, tmp_path, names, sync_mode="export", max_concurrency=5)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stderr.splitlines()
+    ahead = {name: k for k, line in enumerate(lines) for name in names
+             if f"Stream {name}: creating its first export ahead of its turn" in line}
+    assert len(ahead) == 2, "the second and third streams' first exports were not made ahead"
+    (first,) = set(names) - set(ahead)
+    done = next(k for k, line in enumerate(lines) if f"Stream {first}: done" in line)
+    for name, k in ahead.items():
+        assert k < done  # ahead of its turn: while the first stream was read
+        made = next(re.search(rf"Stream {name}: created export (\d+)", line)
+                    for line in lines[k:] if f"Stream {name}: created export" in line)
+        assert made is not None
+        assert f"Stream {name}: resuming export {made[1]}" in run.stderr
+    windows = {(e.obj, e.args.get("updated_after"), e.args.get("updated_before"))
+               for e in sim.exports.items.values()}
+    assert calls(sim)["export_create"] == len(windows)  # each window's export made once
+    for name in names:
+        assert got(run, name) == truth_in(sim, name, DATA_START)
+        assert "exports" not in run.state["bookmarks"][name]
 
 
 # -- generic v5 exports --------------------------------------------------------------------

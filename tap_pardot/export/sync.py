@@ -12,9 +12,14 @@ three ways (`mode`):
   several windows is probed whole first: a small one is queried whole, without windows;
 - `query`: queried (a run in query mode with ranges pending from an export run).
 
-The next window is probed and its export created as soon as the current export is Complete,
-so Pardot processes it (one export at a time per account, in creation order) while this
-one's files download. Each window's end moves the state (state.py `Ranges`): the bookmark is
+Pardot's queue is kept busy (one export at a time per account, in creation order): while a
+window's export is awaited and its files download, the next windows are probed and their
+exports created, newest first (so Pardot still finishes the newest first), then the
+following streams' first exports (`prefetch`, chained in sync order), as long as fewer
+than `max_concurrency` exports of the run are outstanding (created, not yet wholly read:
+RunContext `exports_outstanding`). An export's poll schedule runs from its creation.
+
+Each window's end moves the state (state.py `Ranges`): the bookmark is
 a high-water mark, with the older ranges still to fetch kept as `pending`, and the exports
 in flight recorded, so an interrupted run resumes them:
 
@@ -237,6 +242,10 @@ class ExportSync:
         state = stream.get_context_state(context)
         self.history: list[t.Any] = list(state.get("export_history") or [])[-HISTORY:]
         self.ranges = Ranges([], datetime.now().astimezone())
+        # The run's exports created (or resumed) and not yet wholly read, all streams: id ->
+        # stream name. Exports are created ahead while there are fewer than max_concurrency.
+        outstanding = getattr(getattr(stream, "run", None), "exports_outstanding", None)
+        self._outstanding: dict[int, str] = outstanding if isinstance(outstanding, dict) else {}
         self.clock_cap: datetime | None = None  # what Pardot's clock has settled, once known
 
     @property
@@ -347,19 +356,15 @@ class ExportSync:
 
     def _run(self, windows: list[Window]) -> Iterator[dict[str, t.Any]]:
         n = len(windows)
-        nxt = self._prepare(windows[0], 0, n)
+        steps: dict[int, _Step] = {}  # windows prepared ahead (their exports created)
         for k, window in enumerate(windows):
-            step = nxt
+            step = steps.pop(k) if k in steps else self._prepare(window, k, n)
             self.log.debug("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
                            window.label())
+            self._ahead(windows, steps, k)
             if step.job is not None:
                 step.job = self._wait(step.job, k, n)  # None: the window is queried
-            # The next window's export queues while this one downloads (or is queried);
-            # after the last, the next stream's first.
-            if k + 1 < n:
-                nxt = self._prepare(windows[k + 1], k + 1, n)
-            elif step.job is not None:
-                self._prefetch_next_stream()
+                self._ahead(windows, steps, k)  # room again if it is
             if step.skip:
                 continue
             if step.job is not None:
@@ -368,27 +373,62 @@ class ExportSync:
                 yield from self._read_step(step, k, n)
             self._complete(step)
 
+    def _ahead(self, windows: list[Window], steps: dict[int, _Step], k: int) -> None:
+        """Keep Pardot's queue busy: while window k is awaited (and read), the next windows'
+        exports are created (Pardot runs them in creation order: the newer first), then the
+        next streams' first exports, as long as fewer than `max_concurrency` exports of the
+        run are outstanding (created, not yet wholly read)."""
+        n, j = len(windows), k + 1
+        while j < n and (j in steps or self._room()):
+            if j not in steps:
+                steps[j] = self._prepare(windows[j], j, n)
+            j += 1
+        if j == n and self._room():
+            self._prefetch_next_streams()
+
+    def _room(self) -> bool:
+        """Whether another export may be created ahead (module doc)."""
+        return len(self._outstanding) < self.workers
+
+    def _hold(self, job: _Job) -> None:
+        self._outstanding[job.status.id] = self.stream.name
+
+    def _release(self, job: _Job | None) -> None:
+        if job is not None:
+            self._outstanding.pop(job.status.id, None)
+
     def prefetch(self) -> None:
-        """Create the first window's export now, ahead of this stream's turn (the previous
+        """Create the first window's export now, ahead of this stream's turn (an earlier
         stream's files download meanwhile): recorded in state, the sync resumes it."""
         windows = self.plan()
-        if not windows or windows[0].start in self._resumable:
+        if not windows:
             return
-        self.log.info("Stream %s: creating its first export ahead of its turn (the "
-                      "previous stream's files download meanwhile)", self.stream.name)
+        record = self._resumable.get(windows[0].start)
+        if record is not None:  # outstanding already: its sync resumes it
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self._outstanding[int(record["id"])] = self.stream.name
+            return
+        self.log.info("Stream %s: creating its first export ahead of its turn (an "
+                      "earlier stream's files download meanwhile)", self.stream.name)
         step = self._prepare(windows[0], 0, len(windows))
         if step.job is None and step.first:
             self.log.info("Stream %s: its first window is small: read at its turn",
                           self.stream.name)
 
-    def _prefetch_next_stream(self) -> None:
-        """Have the next stream of the run create its first export (RunContext)."""
+    def _prefetch_next_streams(self) -> None:
+        """Have the following streams of the run, in sync order, create their first exports
+        while there is room (RunContext `next_stream`; each stream tries once a run)."""
         run = getattr(self.stream, "run", None)
         finder = getattr(run, "next_stream", None)
-        following = finder(self.stream.name) if finder is not None else None
-        prefetch = getattr(following, "prefetch_export", None)
-        if prefetch is not None:
-            prefetch()
+        name = self.stream.name
+        while finder is not None and self._room():
+            following = finder(name)
+            if following is None:
+                return
+            prefetch = getattr(following, "prefetch_export", None)
+            if prefetch is not None:
+                prefetch()
+            name = following.name
 
     def _prepare(self, window: Window, k: int, n: int) -> _Step:
         """Resume the window's recorded export, or probe (auto) and create one; or query."""
@@ -506,6 +546,7 @@ class ExportSync:
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
         self._inflight[window.start] = job
+        self._hold(job)
         self._note_clock(job)
         return job
 
@@ -546,6 +587,7 @@ class ExportSync:
         self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
                       status.id, status.state or "?", window.label())
         self._inflight[window.start] = job
+        self._hold(job)
         self._note_clock(job)
         self._emit_state()  # an interrupted run resumes this export
         return job
@@ -600,7 +642,11 @@ class ExportSync:
                 # An export recorded by an earlier run that Pardot no longer knows.
                 job = self._recreate(job, f"could not be read ({exc})")
                 continue
-            job.next_poll = self.monotonic() + next(job.delays)
+            # The schedule runs from the export's creation: polls missed while an earlier
+            # window was awaited (an export created ahead) are not made up, one read is.
+            now = self.monotonic()
+            while job.next_poll <= now:
+                job.next_poll += next(job.delays)
         return None
 
     def _cancel(self, job: _Job, waited: float) -> None:
@@ -618,6 +664,7 @@ class ExportSync:
 
     def _recreate(self, job: _Job, why: str) -> _Job | None:
         """Create the window's export again, or None (its last try: the window is queried)."""
+        self._release(job)
         if job.attempt < MAX_ATTEMPTS:
             self.log.warning("Stream %s: export %d for %s %s; creating it again "
                              "(%d of %d)", self.stream.name, job.status.id,
@@ -726,6 +773,7 @@ class ExportSync:
         state moves, and the export's duration joins the history."""
         window = step.window
         job = self._inflight.pop(window.start, None)
+        self._release(job)
         covered = window.end if job is None else job.covered_until
         if job is not None and job.created_at is None and self.clock_cap is not None:
             covered = max(window.start, min(covered, self.clock_cap))
