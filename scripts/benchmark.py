@@ -14,7 +14,9 @@ runs the real CLI on the `visitor_activities` stream, reading its output as a ta
      defaults: simplejson writer, type conformance, deselection pass).
    The ratios compare records per second (wall time, start to end of each process) and
    records per CPU-second (user + system, all threads, less the process's fixed start-up,
-   measured by a run with nothing to read) with the ceiling's.
+   measured by a run with nothing to read) with the ceiling's. Each case runs `--repeat`
+   times, round robin with the others, and keeps its least CPU: a shared machine's
+   neighbours only ever add to a run's time.
 
 Nothing here asserts a speed: the machine is shared, figures vary from run to run.
 
@@ -238,7 +240,7 @@ def ceiling(directory: str) -> None:
     for record in csv_records(directory):
         if time.monotonic_ns() // 1_000_000 != tick:  # the time, made once a millisecond
             tick = time.monotonic_ns() // 1_000_000
-            now = dt.datetime.now(dt.timezone.utc).isoformat()
+            now = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
         block += encode({"type": "RECORD", "stream": STREAM, "record": record,
                          "time_extracted": now})
         block += b"\n"
@@ -319,7 +321,8 @@ def report(results: dict[str, dict], truth: int, args: argparse.Namespace) -> No
     rows = [throughput_row(case, results[case], base) for case in THROUGHPUT
             if case in results]
     if rows:
-        print("Throughput (exports ready at once, a year per export):")
+        print(f"Throughput (exports ready at once, a year per export; each case's least CPU "
+              f"of {args.repeat} runs):")
         print_table(THROUGHPUT_HEADERS, rows)
         print("µs/record: CPU less the fixed start-up, per record")
 
@@ -337,6 +340,8 @@ def main() -> int:
     parser.add_argument("--export-rows-per-second", type=float, default=200_000)
     parser.add_argument("--export-poll", type=float, default=1.0,
                         help="the tap's export_poll_seconds")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each throughput case, the least CPU kept")
     parser.add_argument("--knobs", default="{}",
                         help="more simulator knobs, as JSON (docs/simulator.md)")
     parser.add_argument("--role", choices=("fetch", "ceiling", "plain_sdk"),
@@ -370,24 +375,29 @@ def main() -> int:
             sim_call(url, "/_sim/knobs", {"export_waiting_seconds": 0.0,
                                           "export_processing_seconds": 0.01,
                                           "export_rows_per_second": 0})
-            taps = [case for case in ("export_records", "export_batch") if case in cases]
-            if taps:
-                fixed = run_tap(url, tap_config(url, workdir, args, "fixed"), catalog, None)
-            for case in taps:
-                print(f"running {case}...", file=sys.stderr)
-                config = tap_config(url, workdir, args, case)
-                results[case] = {**run_tap(url, config, catalog, None), "fixed": fixed["cpu"]}
-            bare = [case for case in ("ceiling", "plain_sdk") if case in cases]
-            if bare:
+            throughput = [case for case in THROUGHPUT if case in cases]
+            if {"ceiling", "plain_sdk"} & set(throughput):
                 print("fetching the CSV files for the ceiling...", file=sys.stderr)
                 subprocess.run([*me, "--role", "fetch", str(tap_config(
                     url, workdir, args, "fetch")), str(catalog), str(workdir / "csv")],
                     check=True)
-            for case in bare:
-                print(f"running {case}...", file=sys.stderr)
-                fixed = run_case([*me, "--role", case, str(workdir / "empty")], None)
-                results[case] = {**run_case([*me, "--role", case, str(workdir / "csv")],
-                                            None), "fixed": fixed["cpu"]}
+
+            def run_throughput(case: str, source: str) -> dict:
+                if case in ("ceiling", "plain_sdk"):
+                    return run_case([*me, "--role", case, str(workdir / source)], None)
+                config = tap_config(url, workdir, args, "fixed" if source == "empty" else case)
+                return run_tap(url, config, catalog, None)
+
+            # Each case (and its fixed start-up) run --repeat times, round robin, its least
+            # CPU kept: the machine is shared, and a neighbour's load only ever adds.
+            for n in range(args.repeat):
+                for case in throughput:
+                    print(f"running {case} ({n + 1} of {args.repeat})...", file=sys.stderr)
+                    fixed = run_throughput(case, "empty")["cpu"]
+                    run = {**run_throughput(case, "csv"), "fixed": fixed}
+                    best = results.get(case)
+                    if best is None or run["cpu"] - fixed < best["cpu"] - best["fixed"]:
+                        results[case] = run
             truth = len(sim_call(url, f"/_sim/truth/{STREAM}")["records"])
         finally:
             sim.terminate()

@@ -10,11 +10,10 @@ checked against, see pyproject.toml):
 - `Stream._write_record_message()` (here) and `Stream._stream_version`: a record goes
   straight to the fast encoder (writer.py) where the stream's map is the identity; the
   SDK's pass would drop deselected properties (RecordConverter never makes them), conform
-  types (TYPE_CONFORMANCE_LEVEL is NONE) and encode with simplejson, for the same line.
+  types (TYPE_CONFORMANCE_LEVEL is NONE) and build a message object, for the same line.
 - `Stream._increment_stream_state()` (here): the SDK's step for an unsorted stream, in
-  fewer calls (a tenth of an export's CPU time otherwise); query/__init__.py skips it for a
-  record without a replication value (v3/v4 campaigns), which the SDK would warn about
-  record by record.
+  fewer calls (a tenth of an export's CPU time otherwise), and skipped for a record without
+  a replication value (v3/v4 campaigns), which the SDK would warn about record by record.
 - `Stream._sync_records()` and `_write_starting_replication_value()` (here,
   `get_batches`): the SDK's record loop feeds the batch files, as in the SDK's own
   `get_batches`; for a stream without partitions or child streams, its per-record steps
@@ -39,7 +38,7 @@ from importlib import resources
 from types import MappingProxyType
 
 import requests
-from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
+from singer_sdk import RESTStream, SchemaDirectory, Stream, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -55,7 +54,7 @@ from tap_pardot.limits import DailyLimitReached, Interrupted, RequestGate, StopR
 from tap_pardot.progress import duration
 from tap_pardot.settings import ConfigError, Settings
 from tap_pardot.state import MARKERS, Checkpoints
-from tap_pardot.writer import PardotSingerWriter, holds_floats
+from tap_pardot.writer import PardotSingerWriter
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
@@ -66,6 +65,7 @@ from tap_pardot.auth import Authenticator
 
 RETRIABLE_CODES = frozenset({66, 183, 202, 214})  # concurrency, internal, timeouts
 TOKEN_CODES = frozenset({1, 184})  # legacy api key / OAuth token invalid or expired
+COUNT_STEP = 256  # records counted at once in BATCH mode's record loop
 
 
 class PardotAPIError(FatalAPIError):
@@ -400,12 +400,6 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
     # Records
 
     @cached_property
-    def number_properties(self) -> tuple[str, ...]:
-        """Properties that may hold a float (the fast encoder leaves those to simplejson)."""
-        return tuple(name for name, prop in self.schema["properties"].items()
-                     if "number" in prop.get("type", ()))
-
-    @cached_property
     def plain_records(self) -> bool:
         """True if this stream's records leave as they are made: one map, the identity (no
         stream map, alias or flattening configured for it)."""
@@ -419,8 +413,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         if not self.plain_records or not isinstance(writer, PardotSingerWriter):
             super()._write_record_message(record)
             return
-        writer.write_record(self.name, record, self._stream_version,
-                            floats=holds_floats(record, self.number_properties))
+        writer.write_record(self.name, record, self._stream_version)
         self.state_manager.is_flushed = False
 
     @override
@@ -428,6 +421,8 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
                                 context: t.Any = None) -> None:
         # The SDK's own step for an unsorted stream, in fewer calls: its progress markers
         # keep the highest replication value (an ISO string) seen since the last checkpoint.
+        # A record without one (v3/v4 campaigns; a stream without a key) moves no marker:
+        # the SDK would warn record by record.
         step: tuple[str, dict[str, t.Any]] | None = self.__dict__.get("_marker_step")
         if "_marker_step" not in self.__dict__:
             # (replication key, the stream's state) where the shortcut applies; the state
@@ -440,7 +435,11 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         if step is not None and context is None:
             key, state = step
             value = latest_record.get(key)
+            if value is None:
+                return
             markers = state.get(MARKERS) if type(value) is str else None
+        elif latest_record.get(self.replication_key or "") is None:
+            return
         if type(markers) is not dict:
             super()._increment_stream_state(latest_record, context=context)
             return
@@ -468,8 +467,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         records = (self._batch_records() if plain
                    else self._sync_records(context, write_messages=False))
         for manifest in batch_files(records, batch_config, tap_name=self.tap_name,
-                                    stream_name=self.name,
-                                    number_properties=self.number_properties):
+                                    stream_name=self.name):
             yield batch_config.encoding, manifest
 
     def _batch_records(self) -> t.Iterator[dict[str, t.Any]]:
@@ -479,13 +477,22 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         tap, after the last batch.)"""
         with self.get_record_counter() as counter, self.get_sync_timer():
             self._write_starting_replication_value(None)
-            for raw in self.get_records(None):
-                record = self.post_process(raw, None)
-                if record is None:
-                    continue
-                self._increment_stream_state(record)
-                counter.increment()
-                yield record
+            uncounted = 0  # the counter is told in steps (a call per record costs more)
+            # The SDK's own post_process returns the record as it is: not called then.
+            post = None if type(self).post_process is Stream.post_process else self.post_process
+            try:
+                for raw in self.get_records(None):
+                    record = raw if post is None else post(raw, None)
+                    if record is None:
+                        continue
+                    self._increment_stream_state(record)
+                    uncounted += 1
+                    if uncounted == COUNT_STEP:
+                        counter.increment(uncounted)
+                        uncounted = 0
+                    yield record
+            finally:
+                counter.increment(uncounted)
 
     # Requests
 

@@ -129,6 +129,9 @@ class RecordConverter:
         self.replication_key = replication_key
         self._rkey_names = (replication_key or "", snake_to_camel(replication_key or ""))
         self._unescape = False
+        # Naive times read as a repeated hour's first occurrence, the window not deciding
+        # (export/dst.py re-reads those of export rows).
+        self.first_occurrences = 0
 
     def for_fields(self, names: t.Iterable[str], *, csv: bool = False) -> RecordConverter:
         """A converter whose records hold only `names` (a value not fetched is left out,
@@ -283,6 +286,7 @@ class RecordConverter:
                       and (hi is None or c <= hi)]
             if len(inside) == 1:
                 return inside[0]
+        self.first_occurrences += 1
         return first
 
     def to_utc_iso(

@@ -14,7 +14,7 @@ from tap_pardot.auth import AuthError
 from tap_pardot.client import PardotAPIError
 from tap_pardot.export.sync import ExportSync, FieldsRefused
 from tap_pardot.limits import StopRun
-from tap_pardot.progress import StreamProgress, quiet_sdk_lines
+from tap_pardot.progress import DUE_EVERY, StreamProgress, quiet_sdk_lines
 from tap_pardot.query import QueryStream
 from tap_pardot.retry import MAX_TRIES
 from tap_pardot.settings import ConfigError
@@ -119,7 +119,7 @@ class PardotObjectStream(QueryStream):
             self.progress = StreamProgress(self.name, self.logger, lambda: self.run.gate.calls)
             self.run.streams += 1
         progress = self.progress
-        outcome = "failed"
+        outcome, told, untold = "failed", progress.records, 0
         # The SDK's connection test (`--test`) is a dry run of one record per stream:
         # always a query then, never an export that would take minutes.
         dry_run = self.ABORT_AT_RECORD_COUNT is not None
@@ -142,8 +142,10 @@ class PardotObjectStream(QueryStream):
                 records = self.export_records(context, mode)
             key = self.replication_key or ""
             for record in records:
-                self.run.records += 1
-                progress.record(record.get(key))
+                untold += 1
+                if untold == DUE_EVERY:
+                    progress.record(record.get(key), untold)
+                    untold = 0
                 yield record
             outcome = "done"
         except StopRun as stop:
@@ -163,6 +165,8 @@ class PardotObjectStream(QueryStream):
             self.hold_bookmark()
             raise
         finally:
+            progress.record(None, untold)
+            self.run.records += progress.records - told
             # Its exports not read by now are not this run's any more (kept in state).
             outstanding = self.run.exports_outstanding
             for export_id in [k for k, name in outstanding.items() if name == self.name]:

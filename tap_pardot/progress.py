@@ -5,7 +5,7 @@ records, records/s, an ETA), then one line for the run.
 
     progress = StreamProgress("prospects", logger, calls=lambda: gate.calls)
     progress.start("export", "auto: 66 days to fetch, more than 7 days", start, bound)
-    progress.record(record["updated_at"])       # per record; logs progress when due
+    progress.record(record["updated_at"], n)    # n more records; logs progress when due
     progress.files(2, 4, 3, 18)                 # the export path: window 2 of 4, file 3 of 18
     progress.note("export 201940 is Processing")  # what it waits on (None: nothing)
     progress.end("done")
@@ -24,6 +24,7 @@ import yaml
 from tap_pardot.clock import SETTLE
 
 EVERY = 30.0  # seconds between progress lines of one stream
+DUE_EVERY = 64  # records told to `StreamProgress.record` at once
 
 # The SDK's own lines that the start line says better: at DEBUG instead of INFO.
 SDK_START_LINES = ("Beginning sync of '%s' in %s mode",
@@ -134,10 +135,13 @@ class StreamProgress:
                 line += f"; nothing new since {when(start)} (bound: {by})"
         self.log.info("%s", line)
 
-    def record(self, stamp: t.Any = None) -> None:
-        """One more record (`stamp`: its replication-key value); a progress line when due."""
-        self.records += 1
-        self.stamp = stamp
+    def record(self, stamp: t.Any = None, n: int = 1) -> None:
+        """`n` more records, the last one's replication-key value `stamp` (None: unchanged
+        where `n` > 1); a progress line when due. A stream tells it every DUE_EVERY records
+        (a call per record costs a tenth of an export's CPU)."""
+        self.records += n
+        if stamp is not None or n == 1:
+            self.stamp = stamp
         self._due()
 
     def step(self, done: int, total: int, unit: str) -> None:

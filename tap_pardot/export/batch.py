@@ -2,11 +2,11 @@
 lines, compressed on a second thread while the next records are made, by ISA-L (python-isal:
 the same gzip format, a third of zlib's time).
 
-The files hold what the SDK's own jsonl batcher writes (one record per line, the same
-JSON; only the compression level differs), named as it names them. A file is closed before
-its manifest is yielded, and no record of the next file is read before: the SDK writes the
-BATCH message and then the stream's state, which therefore never covers a record that no
-announced file holds (state.py).
+The files hold what the SDK's own jsonl batcher writes (one record per line, the same JSON
+values, encoded as the SDK's msgspec writer encodes them: writer.py), named as it names
+them. A file is closed before its manifest is yielded, and no record of the next file is
+read before: the SDK writes the BATCH message and then the stream's state, which therefore
+never covers a record that no announced file holds (state.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from isal import isal_zlib
 
-from tap_pardot.writer import LineEncoder, holds_floats
+from tap_pardot.writer import append_line
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -79,14 +79,12 @@ def batch_files(
     *,
     tap_name: str,
     stream_name: str,
-    number_properties: tuple[str, ...] = (),
 ) -> Iterator[list[str]]:
     """Write `records` into files of `config.batch_size` lines; yield each file's manifest
     once it is whole."""
     sync_id = f"{tap_name}--{stream_name}-{uuid.uuid4()}"
     prefix = config.storage.prefix or ""
     size = config.batch_size
-    append = LineEncoder().append
     with ThreadPoolExecutor(1, thread_name_prefix="batch-gzip") as pool:
         number = 0
         current: _File | None = None
@@ -98,7 +96,7 @@ def batch_files(
                     number += 1
                     filename = f"{prefix}{sync_id}-{number}.json.gz"
                     current = _File(config, filename, pool)
-                append(record, pending, floats=holds_floats(record, number_properties))
+                append_line(record, pending)
                 count += 1
                 if count >= size:
                     current.close(bytes(pending))

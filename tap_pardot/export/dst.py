@@ -30,6 +30,7 @@ from tap_pardot.times import SECOND, UTC, fall_backs, iso, parse_utc
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from tap_pardot.convert import RecordConverter
     from tap_pardot.query import QueryStream
 
 PAGE = 1000
@@ -66,10 +67,10 @@ class FirstOccurrences:
                 if iso(instant)[:4] == year or iso(instant - fold)[:4] == year]
 
 
-def exact_times(stream: QueryStream, records: Iterable[dict[str, t.Any]]
-                ) -> Iterator[dict[str, t.Any]]:
-    """`records` (an export window's), those with a naive time in a repeated hour last and
-    with that time exact."""
+def exact_times(stream: QueryStream, records: Iterable[dict[str, t.Any]],
+                converter: RecordConverter) -> Iterator[dict[str, t.Any]]:
+    """`records` (an export window's, each made by `converter` just before it comes), those
+    with a naive time in a repeated hour last and with that time exact."""
     props = stream.schema.get("properties", {})
     rkey = stream.replication_key
     fields = [name for name in stream.fetched_properties  # what the records can hold
@@ -80,7 +81,12 @@ def exact_times(stream: QueryStream, records: Iterable[dict[str, t.Any]]
         return
     firsts = FirstOccurrences(tz)
     held: list[tuple[dict[str, t.Any], dict[str, tuple[dt.datetime, dt.timedelta]]]] = []
+    seen = converter.first_occurrences
     for record in records:
+        if converter.first_occurrences == seen:  # none of its times was in doubt
+            yield record
+            continue
+        seen = converter.first_occurrences
         doubtful = {}
         placed = record.get(rkey)  # the window placed it, and any time equal to it
         for name in fields:

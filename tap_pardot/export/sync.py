@@ -692,7 +692,8 @@ class ExportSync:
             before = self._rows
             try:
                 rows = self._download(job, k, n)
-                yield from exact_times(self.stream, rows) if self.api_version == 5 else rows
+                yield from (exact_times(self.stream, rows, self.converter)
+                           if self.api_version == 5 else rows)
                 return
             except FatalAPIError:
                 if self._rows != before or not self.api.read(job.status.id).is_expired:

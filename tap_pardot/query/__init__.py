@@ -158,14 +158,6 @@ class QueryStream(PardotStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         return self._plan.records(response)
 
-    @override
-    def _increment_stream_state(self, latest_record: dict[str, t.Any], *,
-                                context: t.Any = None) -> None:
-        # Only a progress marker (the bookmark moves at checkpoints); v3/v4 campaigns have
-        # no replication value, which the SDK would warn about record by record.
-        if latest_record.get(self.replication_key or "") is not None:
-            super()._increment_stream_state(latest_record, context=context)
-
     def query_records(self, context: t.Any, span: tuple[dt.datetime, dt.datetime] | None = None
                       ) -> t.Iterable[dict[str, t.Any]]:
         """All records from the bookmark on, through the query API; with `span`, those of
