@@ -1,7 +1,7 @@
 """The fast record path (writer.py, convert.py's row converter, export/batch.py) writes what
 the SDK's own path writes: RECORD lines byte for byte as the SDK's msgspec writer encodes
-them, batch files line for line the records the SDK's jsonl batcher would write, records equal to the
-simulator's truth; with deselected properties, custom fields and stream maps."""
+them, batch files line for line the records the SDK's jsonl batcher would write, records
+equal to the simulator's truth; with deselected properties, custom fields and stream maps."""
 
 from __future__ import annotations
 
