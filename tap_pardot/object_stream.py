@@ -47,27 +47,30 @@ class PardotObjectStream(QueryStream):
                              "field: %s)", self.name, exc.pardot_message)
             yield from self.windowed_query(context)
 
-    def prefetch_export(self) -> None:
+    def prefetch_export(self) -> bool:
         """Create this stream's first export ahead of its turn, while an earlier stream's
         files download, so Pardot's one-at-a-time queue does not idle; recorded in
         state, its sync resumes it. Only where its sync would make it (export or auto), and
-        once a run (a probe that found a small window is not repeated before its turn)."""
+        once a run. False if that spent a call and queued no export (a small first window,
+        a fault)."""
         if not self.served or "_prefetched" in self.__dict__:
-            return
+            return True
         self.__dict__["_prefetched"] = True
         try:
             mode = choose_sync_mode(self)[0]
-            if mode != QUERY:
-                # What the SDK does first when the stream's sync begins (it does it again
-                # then): the starting value its `get_starting_timestamp` reads.
-                self._write_starting_replication_value(None)
-                auto = requested_mode(self) == AUTO
-                ExportSync(self, None, sleep=self.run.pause, mode=mode,
-                           fallback=auto).prefetch()
+            if mode == QUERY:
+                return True
+            # What the SDK does first when the stream's sync begins (it does it again
+            # then): the starting value its `get_starting_timestamp` reads.
+            self._write_starting_replication_value(None)
+            auto = requested_mode(self) == AUTO
+            return ExportSync(self, None, sleep=self.run.pause, mode=mode,
+                              fallback=auto).prefetch()
         except (AuthError, ConfigError, StateError, PardotAPIError, *GAVE_UP) as exc:
             # Its own sync meets the problem again, and says so: not the current stream's.
             self.logger.info("Stream %s: no export created ahead of its turn: %s",
                              self.name, exc)
+            return False
 
     def windowed_query(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         """The query path; ranges pending in state (a backfill left by an export run) are

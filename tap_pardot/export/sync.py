@@ -377,13 +377,16 @@ class ExportSync:
         """Keep Pardot's queue busy: while window k is awaited (and read), the next windows'
         exports are created (Pardot runs them in creation order: the newer first), then the
         next streams' first exports, as long as fewer than `max_concurrency` exports of the
-        run are outstanding (created, not yet wholly read)."""
+        run are outstanding (created, not yet wholly read). The next streams only while
+        this one has an export of its own: else no files download, and the queue is idle
+        only as long as their turn takes to come."""
         n, j = len(windows), k + 1
         while j < n and (j in steps or self._room()):
             if j not in steps:
                 steps[j] = self._prepare(windows[j], j, n)
             j += 1
-        if j == n and self._room():
+        mine = self.stream.name in self._outstanding.values()
+        if j == n and mine and self._room():
             self._prefetch_next_streams()
 
     def _room(self) -> bool:
@@ -397,27 +400,31 @@ class ExportSync:
         if job is not None:
             self._outstanding.pop(job.status.id, None)
 
-    def prefetch(self) -> None:
+    def prefetch(self) -> bool:
         """Create the first window's export now, ahead of this stream's turn (an earlier
-        stream's files download meanwhile): recorded in state, the sync resumes it."""
+        stream's files download meanwhile): recorded in state, the sync resumes it. False
+        if the window is queried instead (a probe found it small: its turn probes again)."""
         windows = self.plan()
         if not windows:
-            return
+            return True
         record = self._resumable.get(windows[0].start)
         if record is not None:  # outstanding already: its sync resumes it
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 self._outstanding[int(record["id"])] = self.stream.name
-            return
+            return True
         self.log.info("Stream %s: creating its first export ahead of its turn (an "
                       "earlier stream's files download meanwhile)", self.stream.name)
         step = self._prepare(windows[0], 0, len(windows))
-        if step.job is None and step.first:
+        if step.job is None:
             self.log.info("Stream %s: its first window is small: read at its turn",
                           self.stream.name)
+        return step.job is not None
 
     def _prefetch_next_streams(self) -> None:
         """Have the following streams of the run, in sync order, create their first exports
-        while there is room (RunContext `next_stream`; each stream tries once a run)."""
+        while there is room (RunContext `next_stream`; each stream tries once a run), up to
+        the first whose probe found its window small (so a run of small streams is not
+        probed twice each)."""
         run = getattr(self.stream, "run", None)
         finder = getattr(run, "next_stream", None)
         name = self.stream.name
@@ -426,8 +433,8 @@ class ExportSync:
             if following is None:
                 return
             prefetch = getattr(following, "prefetch_export", None)
-            if prefetch is not None:
-                prefetch()
+            if prefetch is not None and not prefetch():
+                return  # a call spent on a small window: the streams after it wait
             name = following.name
 
     def _prepare(self, window: Window, k: int, n: int) -> _Step:
