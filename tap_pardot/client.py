@@ -416,6 +416,15 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         writer.write_record(self.name, record, self._stream_version)
         self.state_manager.is_flushed = False
 
+    @cached_property
+    def _marker_step(self) -> tuple[str, dict[str, t.Any]] | None:
+        """(replication key, the stream's state) where `_increment_stream_state`'s shortcut
+        applies, else None; the state is where the SDK's step writes: the stream's, in its
+        state manager's."""
+        eligible = (self.replication_key and not self.is_sorted and self.check_sorted
+                    and self.replication_method == REPLICATION_INCREMENTAL)
+        return (self.replication_key, self.state_manager.stream_state) if eligible else None
+
     @override
     def _increment_stream_state(self, latest_record: dict[str, t.Any], *,
                                 context: t.Any = None) -> None:
@@ -423,14 +432,7 @@ class PardotStream(Checkpoints, RESTStream[t.Any]):
         # keep the highest replication value (an ISO string) seen since the last checkpoint.
         # A record without one (v3/v4 campaigns; a stream without a key) moves no marker:
         # the SDK would warn record by record.
-        step: tuple[str, dict[str, t.Any]] | None = self.__dict__.get("_marker_step")
-        if "_marker_step" not in self.__dict__:
-            # (replication key, the stream's state) where the shortcut applies; the state
-            # is where the SDK's step writes: the stream's, in its state manager's.
-            eligible = (self.replication_key and not self.is_sorted and self.check_sorted
-                        and self.replication_method == REPLICATION_INCREMENTAL)
-            step = self.__dict__["_marker_step"] = (
-                (self.replication_key, self.state_manager.stream_state) if eligible else None)
+        step = self._marker_step
         markers = None
         if step is not None and context is None:
             key, state = step
