@@ -72,6 +72,7 @@ class TapPardot(Tap):
     @cached_property
     def run(self) -> RunContext:
         """One gate, one authenticator and one stop reason for every stream of the run."""
+        # Checked again: `--discover` builds the tap without raising on config errors.
         flow = check_config(self.config)
         settings = Settings.parse(self.config)
         gate = RequestGate(settings.max_concurrency, settings.max_api_calls,
