@@ -206,7 +206,9 @@ class RecordConverter:
         columns: dict[str, int] = {}  # the last column of a key wins, as in a dict
         for at, key in enumerate(header):
             columns[key] = at
-        by_kind: dict[int, list[tuple[int, str]]] = {kind: [] for kind in range(7)}
+        # Every kind (an _INTS column is left None: a CSV cell is never a list, as `convert`
+        # finds too).
+        by_kind: dict[int, list[tuple[int, str]]] = {kind: [] for kind in range(_INTS + 1)}
         names: set[str] = set()
         for key, at in sorted(columns.items(), key=lambda item: item[1]):
             spec = self._fields.get(key)
