@@ -86,10 +86,12 @@ def discover_catalog(config: dict, select: str | Iterable[str] | None = None) ->
     return catalog if select is None else select_streams(catalog, select)
 
 
-def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
-    """(records by stream, STATE values) of a tap's Singer output."""
+def parse_output(stdout: str, stderr: str = "", returncode: int = 0) -> Run:
+    """A tap's Singer output, read once: records by stream, STATE values, the streams a
+    SCHEMA message was sent for."""
     records: dict[str, list[dict]] = {}
     states = []
+    schemas = set()
     for line in stdout.splitlines():
         if not line.strip():
             continue
@@ -98,13 +100,15 @@ def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
             records.setdefault(message["stream"], []).append(message["record"])
         elif message["type"] == "STATE":
             states.append(message["value"])
-    return records, states
+        elif message["type"] == "SCHEMA":
+            schemas.add(message["stream"])
+    return Run(records, states, stderr, returncode, frozenset(schemas))
 
 
-def schema_streams(stdout: str) -> frozenset[str]:
-    """The streams a tap's Singer output sent a SCHEMA message for."""
-    messages = (json.loads(line) for line in stdout.splitlines() if line.strip())
-    return frozenset(m["stream"] for m in messages if m["type"] == "SCHEMA")
+def parse_messages(stdout: str) -> tuple[dict[str, list[dict]], list[dict]]:
+    """(records by stream, STATE values) of a tap's Singer output."""
+    run = parse_output(stdout)
+    return run.records, run.states
 
 
 def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = None,
@@ -121,8 +125,7 @@ def run_cli(config: dict, *, catalog: dict | None = None, state: dict | None = N
                           check=False, env={**os.environ, **env} if env else None)
     if check:
         assert proc.returncode == 0, proc.stderr[-2000:]
-    return Run(*parse_messages(proc.stdout), proc.stderr, proc.returncode,
-               schema_streams(proc.stdout))
+    return parse_output(proc.stdout, proc.stderr, proc.returncode)
 
 
 def visitors_run(sim: t.Any, tmp_path: Path, state: dict | None = None,
@@ -151,7 +154,7 @@ def run_in_process(config: dict, *, catalog: dict, state: dict | None = None,
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tap.sync_all()
-    return Run(*parse_messages(out.getvalue()), schemas=schema_streams(out.getvalue()))
+    return parse_output(out.getvalue())
 
 
 def truth(sim: t.Any, stream: str) -> dict[int, dict]:
