@@ -156,6 +156,14 @@ class Plan:
         """Params of the request for where the plan stands."""
         raise NotImplementedError
 
+    def base_params(self) -> dict[str, t.Any]:
+        """What every request of the walk sends: v5 the selected fields, v3/v4 bulk output
+        and the stream's own params; the page size, and `deleted` (with_deleted)."""
+        if self.v5:
+            return self.with_deleted({"fields": self.stream.v5_fields, "limit": self.limit})
+        return self.with_deleted({"format": "json", "output": "bulk", "limit": self.limit,
+                                  **self.stream.v3_params})
+
     def request_span(self) -> tuple[dt.datetime, dt.datetime] | None:
         """[lo, hi]: the rest of the time range the next request reads, for a split when it
         times out (query/split.py); None where the plan walks no time range (by id)."""
