@@ -171,8 +171,3 @@ class FullTablePlan(IdPagedPlan):
     @override
     def checkpoint(self) -> None:
         pass  # the bookmark stays until the table is read
-
-    @override
-    def finish(self) -> None:
-        if self.stream.replication_key:  # none: no bookmark (also for the nested plan)
-            super().finish()

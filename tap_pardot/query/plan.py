@@ -140,8 +140,10 @@ class Plan:
 
     def finish(self) -> None:
         """The whole range is read: the bookmark is its bound, so the next run starts right
-        after it (no record sent twice, none stamped later missed)."""
-        self.stream.checkpoint(self.end + SECOND, extra=self.finish_extra())
+        after it (no record sent twice, none stamped later missed). A stream without a
+        replication key (read whole every run) keeps no bookmark."""
+        if self.stream.replication_key:
+            self.stream.checkpoint(self.end + SECOND, extra=self.finish_extra())
 
     def finish_extra(self) -> dict[str, t.Any] | None:
         """State keys to clear when the range is read."""
