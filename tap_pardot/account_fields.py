@@ -22,8 +22,10 @@ def parse_describe(body: t.Any) -> list[CustomField]:
     """The custom fields of a v3/v4 describe reply."""
     out = []
     for row in v3_result_rows(body, "field"):
-        attrs = row.get("@attributes") if isinstance(row, dict) else None
-        attrs = attrs if isinstance(attrs, dict) else row if isinstance(row, dict) else {}
+        if not isinstance(row, dict):
+            continue
+        attrs = row.get("@attributes")
+        attrs = attrs if isinstance(attrs, dict) else row  # attributes flattened: the row
         field_id, custom = attrs.get("id"), attrs.get("custom")
         if field_id and custom not in (None, "") and to_bool(custom):
             label = attrs.get("label")

@@ -232,6 +232,7 @@ def plan_for(kind: type, rows_start: dt.datetime, page: int, zone: str = "Americ
         deletable=False,
         read_bound=lambda: end or dt.datetime(2026, 1, 1, tzinfo=UTC),
         v3_params={}, v3_collection="thing", v3_object="thing", v3_deleted=False, api_version=4,
+        replication_key="updated_at",
         stream_state=state, converter=converter, fetch_converter=lambda: converter,
         logger=SimpleNamespace(info=print), checkpoint=checkpoint)
     return kind(stream, rows_start, None)

@@ -86,7 +86,7 @@ def fake_stream(page_size: int, version: int = 5, tz: str = "UTC") -> t.Any:
         name="s", settings=Settings.parse({"page_size": page_size, "api_version": version}),
         read_bound=lambda: BOUND, deletable=False, v5_fields="id,updatedAt", v3_params={},
         v3_collection="thing", v3_object="thing", v3_deleted=False, api_version=version,
-        stream_state={},
+        stream_state={}, replication_key="updated_at",
         converter=converter, fetch_converter=lambda: converter,
         check_timezone=lambda *a: None,
         logger=SimpleNamespace(info=lambda *a: None),

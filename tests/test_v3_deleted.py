@@ -191,6 +191,7 @@ def stub(v3_object: str, version: int = 4, zone: str = "UTC", **config: t.Any) -
         deletable=True, api_version=version,
         read_bound=lambda: dt.datetime(2025, 12, 1, tzinfo=UTC), v5_fields="id,updatedAt",
         v3_params={}, v3_collection="thing", v3_object=v3_object, stream_state={},
+        replication_key="updated_at",
         v3_deleted=v3_object in ("prospect", "listMembership"),
         converter=converter, fetch_converter=lambda: converter, checkpoint=lambda **k: None)
 

@@ -65,6 +65,8 @@ class QueryStream(PardotStream):
 
     v3_params: t.ClassVar[dict[str, t.Any]] = {}
     _splitting = False  # a query plan's requests are under way (see request_decorator)
+    _order_refused = False  # Pardot refused the v5 date filter or sort (see refuse_order)
+    _path_refused = False  # the v5 path answered 404: the fallback path (see refuse_path)
 
     @property
     def v5_fields(self) -> str:
@@ -99,7 +101,7 @@ class QueryStream(PardotStream):
     @property
     def v5_walks_by_id(self) -> bool:
         """Whether the v5 query walks ids (no date filter and sort, or one refused)."""
-        return self.v5_order == "id" or "_order_refused" in self.__dict__
+        return self.v5_order == "id" or self._order_refused
 
     def refuse_order(self, error: PardotAPIError) -> bool:
         """For an object whose date filter and sort are unsure: True, and an id walk from
@@ -109,7 +111,7 @@ class QueryStream(PardotStream):
         if (self.api_version != 5 or not self.v5_order_unsure or self.v5_walks_by_id
                 or error.code != 51 or ("orderBy" not in text and key not in text)):
             return False
-        self.__dict__["_order_refused"] = True
+        self._order_refused = True
         self.logger.warning("Stream %s: Pardot refused its %s filter or sort (%s): walked by "
                             "id instead, filtered on %s by the tap", self.name, key, text,
                             self.replication_key)
@@ -120,9 +122,9 @@ class QueryStream(PardotStream):
         stream declares another (external activities: today's docs and Pardot's 2023
         framework disagree)."""
         if (self.api_version != 5 or not self.v5_path_fallback or error.status != 404
-                or "_path_refused" in self.__dict__):
+                or self._path_refused):
             return False
-        self.__dict__["_path_refused"] = True
+        self._path_refused = True
         self.logger.warning("Stream %s: %s answered 404: reading %s instead", self.name,
                             self.v5_url_path(self.v5_path),
                             self.v5_url_path(self.v5_path_fallback))
@@ -137,8 +139,8 @@ class QueryStream(PardotStream):
     def path(self) -> str:  # type: ignore[override]  # the SDK has an attribute
         """The query endpoint's path for this API version."""
         if self.api_version == 5:
-            refused = "_path_refused" in self.__dict__
-            return self.v5_url_path(self.v5_path_fallback if refused else self.v5_path)
+            return self.v5_url_path(self.v5_path_fallback if self._path_refused
+                                    else self.v5_path)
         return f"/api/{self.v3_object}/version/{self.api_version}/do/query"
 
     @override

@@ -30,6 +30,19 @@ class IdPagedPlan(Plan):
         self.v5 = stream.api_version == 5
         self.after_id = 0
 
+    @override
+    def plan_params(self) -> dict[str, t.Any]:
+        params = self.base_params()
+        if self.v5:
+            params["orderBy"] = "id ASC"
+            if self.after_id:
+                params["idGreaterThan"] = self.after_id
+        else:
+            params.update({"sort_by": "id", "sort_order": "ascending"})
+            if self.after_id:
+                params["id_greater_than"] = self.after_id
+        return params
+
     def next_page(self) -> dict[str, t.Any] | None:
         """The next page's token if this one was full, else None."""
         if self.page_rows >= self.limit and self.last_raw_id is not None:
@@ -77,22 +90,12 @@ class IdWalkPlan(IdPagedPlan):
 
     @override
     def plan_params(self) -> dict[str, t.Any]:
-        stream = self.stream
-        if self.v5:
-            params: dict[str, t.Any] = {"fields": stream.v5_fields, "limit": self.limit,
-                                        "orderBy": "id ASC"}
-            if self.after_id:
-                params["idGreaterThan"] = self.after_id
-        else:
+        params = super().plan_params()
+        if not self.v5:  # v3/v4: the segment's time filter (v5 has none for these objects)
             lo, hi = self.window()
-            stem = replication_key(stream).removesuffix("_at")
-            params = {"format": "json", "output": "bulk", "limit": self.limit,
-                      "sort_by": "id", "sort_order": "ascending",
-                      f"{stem}_after": iso(lo), f"{stem}_before": iso(hi),
-                      **stream.v3_params}
-            if self.after_id:
-                params["id_greater_than"] = self.after_id
-        return self.with_deleted(params)
+            stem = replication_key(self.stream).removesuffix("_at")
+            params.update({f"{stem}_after": iso(lo), f"{stem}_before": iso(hi)})
+        return params
 
     @override
     def window(self) -> tuple[dt.datetime, dt.datetime]:
@@ -158,21 +161,6 @@ class FullTablePlan(IdPagedPlan):
     """
 
     @override
-    def plan_params(self) -> dict[str, t.Any]:
-        params: dict[str, t.Any]
-        if self.v5:
-            params = self.with_deleted({"fields": self.stream.v5_fields, "limit": self.limit,
-                                        "orderBy": "id ASC"})
-            if self.after_id:
-                params["idGreaterThan"] = self.after_id
-            return params
-        params = {"format": "json", "output": "bulk", "limit": self.limit,
-                  "sort_by": "id", "sort_order": "ascending", **self.stream.v3_params}
-        if self.after_id:
-            params["id_greater_than"] = self.after_id
-        return params
-
-    @override
     def keep(self, record: dict[str, t.Any], updated: dt.datetime | None) -> bool:
         return True
 
@@ -183,8 +171,3 @@ class FullTablePlan(IdPagedPlan):
     @override
     def checkpoint(self) -> None:
         pass  # the bookmark stays until the table is read
-
-    @override
-    def finish(self) -> None:
-        if self.stream.replication_key:  # none: no bookmark (also for the nested plan)
-            super().finish()

@@ -49,8 +49,6 @@ class PlanStream(t.Protocol):
     @property
     def v3_collection(self) -> str: ...
     @property
-    def v3_object(self) -> str: ...
-    @property
     def v3_deleted(self) -> bool: ...
     @property
     def replication_key(self) -> str | None: ...
@@ -140,8 +138,10 @@ class Plan:
 
     def finish(self) -> None:
         """The whole range is read: the bookmark is its bound, so the next run starts right
-        after it (no record sent twice, none stamped later missed)."""
-        self.stream.checkpoint(self.end + SECOND, extra=self.finish_extra())
+        after it (no record sent twice, none stamped later missed). A stream without a
+        replication key (read whole every run) keeps no bookmark."""
+        if self.stream.replication_key:
+            self.stream.checkpoint(self.end + SECOND, extra=self.finish_extra())
 
     def finish_extra(self) -> dict[str, t.Any] | None:
         """State keys to clear when the range is read."""
@@ -155,6 +155,14 @@ class Plan:
     def plan_params(self) -> dict[str, t.Any]:
         """Params of the request for where the plan stands."""
         raise NotImplementedError
+
+    def base_params(self) -> dict[str, t.Any]:
+        """What every request of the walk sends: v5 the selected fields, v3/v4 bulk output
+        and the stream's own params; the page size, and `deleted` (with_deleted)."""
+        if self.v5:
+            return self.with_deleted({"fields": self.stream.v5_fields, "limit": self.limit})
+        return self.with_deleted({"format": "json", "output": "bulk", "limit": self.limit,
+                                  **self.stream.v3_params})
 
     def request_span(self) -> tuple[dt.datetime, dt.datetime] | None:
         """[lo, hi]: the rest of the time range the next request reads, for a split when it

@@ -42,7 +42,3 @@ class SingletonPlan(Plan):
     @override
     def checkpoint(self) -> None:
         pass
-
-    @override
-    def finish(self) -> None:
-        pass

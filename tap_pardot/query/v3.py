@@ -79,10 +79,6 @@ class V3SortedPlan(Plan):
             self.lazy, self.segment = False, 0
             self.segments = segments(lo, hi, self.cuts)
 
-    def base_params(self) -> dict[str, t.Any]:
-        return self.with_deleted({"format": "json", "output": "bulk", "limit": self.limit,
-                                  **self.stream.v3_params})
-
     @override
     def plan_params(self) -> dict[str, t.Any]:
         params = self.base_params()

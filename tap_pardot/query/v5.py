@@ -62,9 +62,6 @@ class V5SortedPlan(Plan):
         super().__init__(stream, start, tie_id, end=end)
         self.phase = "clump" if tie_id is not None else "main"
 
-    def base_params(self) -> dict[str, t.Any]:
-        return self.with_deleted({"fields": self.stream.v5_fields, "limit": self.limit})
-
     @override
     def plan_params(self) -> dict[str, t.Any]:
         params = self.base_params()
