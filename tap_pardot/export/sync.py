@@ -359,8 +359,7 @@ class ExportSync:
         steps: dict[int, _Step] = {}  # windows prepared ahead (their exports created)
         for k, window in enumerate(windows):
             step = steps.pop(k) if k in steps else self._prepare(window, k, n)
-            self.log.debug("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
-                           window.label())
+            self.log.debug("Stream %s: %s: %s", self.stream.name, _tag(k, n), window.label())
             self._ahead(windows, steps, k)
             if step.job is not None:
                 step.job = self._wait(step.job, k, n)  # None: the window is queried
@@ -442,9 +441,9 @@ class ExportSync:
         if window.start in self._resumable:
             return _Step(window, self._start(window))
         if self.clock_cap is not None and window.start >= self.clock_cap:
-            self.log.info("Stream %s: window %d of %d: %s starts past what Pardot's clock "
-                          "(an export's createdAt) has settled: left for the next run",
-                          self.stream.name, k + 1, n, window.label())
+            self.log.info("Stream %s: %s: %s starts past what Pardot's clock (an export's "
+                          "createdAt) has settled: left for the next run",
+                          self.stream.name, _tag(k, n), window.label())
             return _Step(window, skip=True)
         if self.mode == QUERY or self._generic_refused():
             return _Step(window)
@@ -631,12 +630,11 @@ class ExportSync:
             delay = job.next_poll - now
             if status.state == "Waiting":  # a read at the limit tells whether it is stalled
                 delay = min(delay, job.waiting_since + self.waiting_limit - now)
-            self._note(f"window {k + 1} of {n}: export {status.id} is "
-                       f"{status.state or 'queued'}")
+            self._note(f"{_tag(k, n)}: export {status.id} is {status.state or 'queued'}")
             if delay > 0:
                 self.log.debug(
-                    "Stream %s: window %d of %d: export %d is %s; next poll in %s",
-                    self.stream.name, k + 1, n, status.id, status.state or "queued",
+                    "Stream %s: %s: export %d is %s; next poll in %s",
+                    self.stream.name, _tag(k, n), status.id, status.state or "queued",
                     duration(delay),
                 )
                 self.sleep(delay)
@@ -738,14 +736,14 @@ class ExportSync:
         progress = self._progress
         if progress is not None:
             progress.files(k + 1, n, 0, len(files))
-        self.log.debug("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
-                       name, k + 1, n, len(files), min(self.workers, len(files) or 1))
+        self.log.debug("Stream %s: %s: downloading %d file(s), %d at a time", name,
+                       _tag(k, n), len(files), min(self.workers, len(files) or 1))
         downloader = Downloader(self.api.download, workers=self.workers, sleep=self.sleep)
         for kind, first, second in downloader.items(files):
             if kind == "file":
                 done += 1
-                self.log.debug("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
-                               name, k + 1, n, done, len(files), second)
+                self.log.debug("Stream %s: %s: file %d of %d downloaded (%d rows)", name,
+                               _tag(k, n), done, len(files), second)
                 if progress is not None:
                     progress.files(k + 1, n, done, len(files))
                 continue
@@ -761,8 +759,8 @@ class ExportSync:
                 yield record
             rows += kept
             self._rows += kept  # (a download fails between batches, not in one)
-        self.log.debug("Stream %s: window %d of %d done: %d rows from %d file(s)",
-                       name, k + 1, n, rows, len(files))
+        self.log.debug("Stream %s: %s done: %d rows from %d file(s)", name, _tag(k, n),
+                       rows, len(files))
 
     @property
     def _progress(self) -> StreamProgress | None:
