@@ -90,6 +90,7 @@ from tap_pardot.times import iso, parse_utc
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from tap_pardot.client import RunContext
     from tap_pardot.query import QueryStream as Stream
 
 EXPORT, QUERY, AUTO = "export", "query", "auto"
@@ -242,10 +243,11 @@ class ExportSync:
         state = stream.get_context_state(context)
         self.history: list[t.Any] = list(state.get("export_history") or [])[-HISTORY:]
         self.ranges = Ranges([], datetime.now().astimezone())
+        # What the run's streams share (none for a unit test's stream).
+        self.run: RunContext | None = getattr(stream, "run", None)
         # The run's exports created (or resumed) and not yet wholly read, all streams: id ->
         # stream name. Exports are created ahead while there are fewer than max_concurrency.
-        outstanding = getattr(getattr(stream, "run", None), "exports_outstanding", None)
-        self._outstanding: dict[int, str] = outstanding if isinstance(outstanding, dict) else {}
+        self._outstanding = self.run.exports_outstanding if self.run is not None else {}
         self.clock_cap: datetime | None = None  # what Pardot's clock has settled, once known
 
     @property
@@ -424,8 +426,7 @@ class ExportSync:
         while there is room (RunContext `next_stream`; each stream tries once a run), up to
         the first whose probe found its window small (so a run of small streams is not
         probed twice each)."""
-        run = getattr(self.stream, "run", None)
-        finder = getattr(run, "next_stream", None)
+        finder = self.run.next_stream if self.run is not None else None
         name = self.stream.name
         while finder is not None and self._room():
             following = finder(name)
@@ -459,16 +460,15 @@ class ExportSync:
             return _Step(window)
 
     def _generic_refused(self) -> bool:
-        run = getattr(self.stream, "run", None)
-        return bool(self.spec and self.spec.generic and getattr(run, "generic_refused", False))
+        return bool(self.spec and self.spec.generic and self.run and self.run.generic_refused)
 
     def _refuses_generic(self, exc: PardotAPIError) -> bool:
         """174 on a generic procedure: the account's flag is off. Every stream that needs
         one queries for the rest of the run; logged once."""
         if self.spec is None or not self.spec.generic or exc.code != UNKNOWN_PROCEDURE:
             return False
-        run = getattr(self.stream, "run", None)
-        if not getattr(run, "generic_refused", False):
+        run = self.run
+        if run is None or not run.generic_refused:
             self.log.warning(
                 "Pardot refused the generic v5 export procedure %s (error 174: this account "
                 "lacks the flag): streams that need one are read through the query API for "
@@ -566,8 +566,7 @@ class ExportSync:
     def _delays(self, window: Window) -> Iterator[float]:
         """The poll waits: from this stream's recent exports, else this run's (the account's
         other streams)."""
-        run = getattr(self.stream, "run", None)
-        history = self.history or list(getattr(run, "export_history", None) or [])
+        history = self.history or (list(self.run.export_history) if self.run else [])
         days = (window.end - window.start).total_seconds() / 86400
         return poll_delays(self.poll_unit, expected_seconds(history, days))
 
@@ -796,8 +795,8 @@ class ExportSync:
             seconds = max(0, round((status.updated_at - status.created_at).total_seconds()))
             hours = max(1, round((window.end - window.start).total_seconds() / 3600))
             self.history = [*self.history, [seconds, hours]][-HISTORY:]
-            shared = getattr(getattr(self.stream, "run", None), "export_history", None)
-            if isinstance(shared, list):
+            if self.run is not None:
+                shared = self.run.export_history
                 shared[:] = [*shared, [seconds, hours]][-HISTORY:]
         self._emit_state()
 
