@@ -29,6 +29,8 @@ class PardotObjectStream(QueryStream):
     """A Pardot object; subclasses only declare names, paths and export procedures."""
 
     progress: StreamProgress  # this run's log lines (progress.py); the export path's too
+    _prefetched = False  # its first export was tried ahead of its turn (once a run)
+    _skip_noted = False  # the skip for an unserved API version was said
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -53,9 +55,9 @@ class PardotObjectStream(QueryStream):
         state, its sync resumes it. Only where its sync would make it (export or auto), and
         once a run. False if that spent a call and queued no export (a small first window,
         a fault)."""
-        if not self.served or "_prefetched" in self.__dict__:
+        if not self.served or self._prefetched:
             return True
-        self.__dict__["_prefetched"] = True
+        self._prefetched = True
         try:
             mode = choose_sync_mode(self)[0]
             if mode == QUERY:
@@ -103,8 +105,8 @@ class PardotObjectStream(QueryStream):
 
     def note_skip(self) -> None:
         """Say once that this run's API version does not serve the stream."""
-        if not self.served and "_skip_noted" not in self.__dict__:
-            self.__dict__["_skip_noted"] = True
+        if not self.served and not self._skip_noted:
+            self._skip_noted = True
             versions = "version 5" if self.v5_path else "versions 3 and 4"
             self.logger.warning("Stream %s skipped: Pardot serves it on API %s only "
                                 "(api_version is %s)", self.name, versions, self.api_version)
