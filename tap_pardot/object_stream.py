@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from tap_pardot.auth import AuthError
 from tap_pardot.client import PardotAPIError
-from tap_pardot.export.sync import ExportSync, FieldsRefused
+from tap_pardot.export.sync import ExportSync, FieldsRefused, release_exports
 from tap_pardot.limits import StopRun
 from tap_pardot.progress import DUE_EVERY, StreamProgress, quiet_sdk_lines
 from tap_pardot.query import QueryStream
@@ -172,10 +172,7 @@ class PardotObjectStream(QueryStream):
         finally:
             progress.record(None, untold)
             self.run.records += progress.records - told
-            # Its exports not read by now are not this run's any more (kept in state).
-            outstanding = self.run.exports_outstanding
-            for export_id in [k for k, name in outstanding.items() if name == self.name]:
-                del outstanding[export_id]
+            release_exports(self.run, self.name)
             if not child or outcome != "done":
                 progress.end(outcome)
 

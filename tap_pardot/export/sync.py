@@ -808,6 +808,14 @@ class ExportSync:
             "exports": exports or None, "export_history": self.history or None})
 
 
+def release_exports(run: RunContext, stream_name: str) -> None:
+    """A stream's sync ended: its exports not read by now are not this run's any more (kept
+    in state), and leave RunContext `exports_outstanding` (the module doc)."""
+    outstanding = run.exports_outstanding
+    for export_id in [k for k, name in outstanding.items() if name == stream_name]:
+        del outstanding[export_id]
+
+
 def _recorded_time(value: t.Any) -> datetime | None:
     """A `created_at` recorded in state (UTC ISO), or None if absent or unreadable."""
     try:
