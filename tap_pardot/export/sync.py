@@ -394,9 +394,6 @@ class ExportSync:
         """Whether another export may be created ahead (module doc)."""
         return len(self._outstanding) < self.workers
 
-    def _hold(self, job: _Job) -> None:
-        self._outstanding[job.status.id] = self.stream.name
-
     def _release(self, job: _Job | None) -> None:
         if job is not None:
             self._outstanding.pop(job.status.id, None)
@@ -551,10 +548,15 @@ class ExportSync:
                    delays=self._delays(window))
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
-        self._inflight[window.start] = job
-        self._hold(job)
-        self._note_clock(job)
+        self._track(job)
         return job
+
+    def _track(self, job: _Job) -> None:
+        """The window's current export: in flight (state), outstanding (the run), and its
+        createdAt bounds the run."""
+        self._inflight[job.window.start] = job
+        self._outstanding[job.status.id] = self.stream.name
+        self._note_clock(job)
 
     def _note_clock(self, job: _Job) -> None:
         """An export's createdAt is Pardot's clock (the latest known bounds the run): windows
@@ -591,9 +593,7 @@ class ExportSync:
         job.update(status)
         self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
                       status.id, status.state or "?", window.label())
-        self._inflight[window.start] = job
-        self._hold(job)
-        self._note_clock(job)
+        self._track(job)
         self._emit_state()  # an interrupted run resumes this export
         return job
 
