@@ -40,10 +40,8 @@ class PardotObjectStream(QueryStream):
         """Records through the export path's windows (`mode` export or auto); in `auto`, a
         field the export refuses sends the stream to the query path instead, which can
         deliver it (never a null for it)."""
-        auto = requested_mode(self) == AUTO
         try:
-            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause,
-                                  mode=mode).records()
+            yield from self.export_sync(context, mode).records()
         except FieldsRefused as exc:
             self.logger.info("Stream %s: query mode instead (the export refused a selected "
                              "field: %s)", self.name, exc.pardot_message)
@@ -65,9 +63,7 @@ class PardotObjectStream(QueryStream):
             # What the SDK does first when the stream's sync begins (it does it again
             # then): the starting value its `get_starting_timestamp` reads.
             self._write_starting_replication_value(None)
-            auto = requested_mode(self) == AUTO
-            return ExportSync(self, None, sleep=self.run.pause, mode=mode,
-                              fallback=auto).prefetch()
+            return self.export_sync(None, mode).prefetch()
         except (AuthError, ConfigError, StateError, PardotAPIError, *GAVE_UP) as exc:
             # Its own sync meets the problem again, and says so: not the current stream's.
             self.logger.info("Stream %s: no export created ahead of its turn: %s",
@@ -78,9 +74,15 @@ class PardotObjectStream(QueryStream):
         """The query path; ranges pending in state (a backfill left by an export run) are
         read first, each window queried."""
         if has_pending(self, context):
-            yield from ExportSync(self, context, sleep=self.run.pause, mode=QUERY).records()
+            yield from self.export_sync(context, QUERY).records()
         else:
             yield from self.query_records(context)
+
+    def export_sync(self, context: t.Any, mode: str) -> ExportSync:
+        """The export path's sync of this stream in `mode`; in `auto` requested, a field the
+        export refuses ends it (FieldsRefused: the query path delivers the field)."""
+        return ExportSync(self, context, sleep=self.run.pause, mode=mode,
+                          fallback=requested_mode(self) == AUTO)
 
     @property
     def served(self) -> bool:
