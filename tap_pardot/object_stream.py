@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from tap_pardot.auth import AuthError
 from tap_pardot.client import PardotAPIError
-from tap_pardot.export.sync import ExportSync, FieldsRefused
+from tap_pardot.export.sync import ExportSync, FieldsRefused, release_exports
 from tap_pardot.limits import StopRun
 from tap_pardot.progress import DUE_EVERY, StreamProgress, quiet_sdk_lines
 from tap_pardot.query import QueryStream
@@ -29,6 +29,8 @@ class PardotObjectStream(QueryStream):
     """A Pardot object; subclasses only declare names, paths and export procedures."""
 
     progress: StreamProgress  # this run's log lines (progress.py); the export path's too
+    _prefetched = False  # its first export was tried ahead of its turn (once a run)
+    _skip_noted = False  # the skip for an unserved API version was said
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,10 +40,8 @@ class PardotObjectStream(QueryStream):
         """Records through the export path's windows (`mode` export or auto); in `auto`, a
         field the export refuses sends the stream to the query path instead, which can
         deliver it (never a null for it)."""
-        auto = requested_mode(self) == AUTO
         try:
-            yield from ExportSync(self, context, fallback=auto, sleep=self.run.pause,
-                                  mode=mode).records()
+            yield from self.export_sync(context, mode).records()
         except FieldsRefused as exc:
             self.logger.info("Stream %s: query mode instead (the export refused a selected "
                              "field: %s)", self.name, exc.pardot_message)
@@ -53,9 +53,9 @@ class PardotObjectStream(QueryStream):
         state, its sync resumes it. Only where its sync would make it (export or auto), and
         once a run. False if that spent a call and queued no export (a small first window,
         a fault)."""
-        if not self.served or "_prefetched" in self.__dict__:
+        if not self.served or self._prefetched:
             return True
-        self.__dict__["_prefetched"] = True
+        self._prefetched = True
         try:
             mode = choose_sync_mode(self)[0]
             if mode == QUERY:
@@ -63,9 +63,7 @@ class PardotObjectStream(QueryStream):
             # What the SDK does first when the stream's sync begins (it does it again
             # then): the starting value its `get_starting_timestamp` reads.
             self._write_starting_replication_value(None)
-            auto = requested_mode(self) == AUTO
-            return ExportSync(self, None, sleep=self.run.pause, mode=mode,
-                              fallback=auto).prefetch()
+            return self.export_sync(None, mode).prefetch()
         except (AuthError, ConfigError, StateError, PardotAPIError, *GAVE_UP) as exc:
             # Its own sync meets the problem again, and says so: not the current stream's.
             self.logger.info("Stream %s: no export created ahead of its turn: %s",
@@ -76,9 +74,15 @@ class PardotObjectStream(QueryStream):
         """The query path; ranges pending in state (a backfill left by an export run) are
         read first, each window queried."""
         if has_pending(self, context):
-            yield from ExportSync(self, context, sleep=self.run.pause, mode=QUERY).records()
+            yield from self.export_sync(context, QUERY).records()
         else:
             yield from self.query_records(context)
+
+    def export_sync(self, context: t.Any, mode: str) -> ExportSync:
+        """The export path's sync of this stream in `mode`; in `auto` requested, a field the
+        export refuses ends it (FieldsRefused: the query path delivers the field)."""
+        return ExportSync(self, context, sleep=self.run.pause, mode=mode,
+                          fallback=requested_mode(self) == AUTO)
 
     @property
     def served(self) -> bool:
@@ -103,8 +107,8 @@ class PardotObjectStream(QueryStream):
 
     def note_skip(self) -> None:
         """Say once that this run's API version does not serve the stream."""
-        if not self.served and "_skip_noted" not in self.__dict__:
-            self.__dict__["_skip_noted"] = True
+        if not self.served and not self._skip_noted:
+            self._skip_noted = True
             versions = "version 5" if self.v5_path else "versions 3 and 4"
             self.logger.warning("Stream %s skipped: Pardot serves it on API %s only "
                                 "(api_version is %s)", self.name, versions, self.api_version)
@@ -170,10 +174,7 @@ class PardotObjectStream(QueryStream):
         finally:
             progress.record(None, untold)
             self.run.records += progress.records - told
-            # Its exports not read by now are not this run's any more (kept in state).
-            outstanding = self.run.exports_outstanding
-            for export_id in [k for k, name in outstanding.items() if name == self.name]:
-                del outstanding[export_id]
+            release_exports(self.run, self.name)
             if not child or outcome != "done":
                 progress.end(outcome)
 

@@ -105,6 +105,8 @@ class StateError(ValueError):
 class Checkpoints(_Base):
     """State for PardotStream: `checkpoint()` at safe points, `resume_point()` to start."""
 
+    _range_reader: RangeReader | None = None  # the window being read (see reading)
+
     def begin_sync(self) -> None:
         """Mark progress as checkpointed (the SDK would warn "not resumable" otherwise)."""
         self.stream_state.setdefault(
@@ -121,7 +123,7 @@ class Checkpoints(_Base):
         with `tie_id`, those at it with id <= tie_id). `extra` keys are merged into this
         stream's state (None deletes a key): exports in flight, a walk's progress.
         """
-        reader: RangeReader | None = self.__dict__.get("_range_reader")
+        reader = self._range_reader
         if reader is not None:
             # Inside a window of a run with pending ranges: the window's part before the
             # bookmark is done, and the state is what the run's ranges leave.
@@ -169,15 +171,15 @@ class Checkpoints(_Base):
     @contextlib.contextmanager
     def reading(self, reader: RangeReader) -> t.Iterator[None]:
         """While the body runs, checkpoints (the query path's) move only `reader`'s window."""
-        self.__dict__["_range_reader"] = reader
+        self._range_reader = reader
         try:
             yield
         finally:
-            self.__dict__.pop("_range_reader", None)
+            self._range_reader = None
 
     def window_progress(self) -> tuple[bool, dt.datetime | None]:
         """(whether a window is being read (see reading), its last checkpoint so far)."""
-        reader: RangeReader | None = self.__dict__.get("_range_reader")
+        reader = self._range_reader
         return reader is not None, None if reader is None else reader.at
 
     def hold_bookmark(self) -> None:

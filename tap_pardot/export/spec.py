@@ -27,6 +27,9 @@ if t.TYPE_CHECKING:
     from tap_pardot.client import PardotStream as Stream
 
 MAX_FIELDS = 150
+# The fields a procedure can filter on: a documented one's, and a generic one's (its name
+# follows the stream's replication key).
+WINDOW_FIELDS = ("updated_at", "created_at")
 
 
 def pascal(name: str) -> str:
@@ -48,7 +51,7 @@ class ExportSpec:
     def window_field(self) -> str:
         """The record field the procedure filters on (`updated_at` or `created_at`)."""
         subject = self.procedure.removeprefix("filter_by_")
-        return subject if subject in {"updated_at", "created_at"} else "updated_at"
+        return subject if subject in WINDOW_FIELDS else "updated_at"
 
     def procedure_name(self, api_version: int) -> str:
         """`Prospect/FilterByUpdatedAt` on v5, `filter_by_updated_at` on v3/v4."""
@@ -99,13 +102,10 @@ def export_spec(stream: Stream) -> ExportSpec | None:
                           stream.export_deleted_argument)
     generic = getattr(stream, "export_generic", None)
     key = stream.replication_key or "updated_at"
-    if not generic or stream.settings.api_version < 5 or key not in GENERIC_KEYS:
+    if not generic or stream.settings.api_version < 5 or key not in WINDOW_FIELDS:
         return None
     deleted = "deleted" if getattr(stream, "deletable", False) else None
     return ExportSpec(generic, f"filter_by_{key}", deleted, generic=True)
-
-
-GENERIC_KEYS = ("updated_at", "created_at")  # the generic procedures' window fields
 
 
 def run_range(stream: Stream, context: dict[str, t.Any] | None) -> tuple[datetime, datetime]:

@@ -90,6 +90,7 @@ from tap_pardot.times import iso, parse_utc
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from tap_pardot.client import RunContext
     from tap_pardot.query import QueryStream as Stream
 
 EXPORT, QUERY, AUTO = "export", "query", "auto"
@@ -242,10 +243,11 @@ class ExportSync:
         state = stream.get_context_state(context)
         self.history: list[t.Any] = list(state.get("export_history") or [])[-HISTORY:]
         self.ranges = Ranges([], datetime.now().astimezone())
+        # What the run's streams share (none for a unit test's stream).
+        self.run: RunContext | None = getattr(stream, "run", None)
         # The run's exports created (or resumed) and not yet wholly read, all streams: id ->
         # stream name. Exports are created ahead while there are fewer than max_concurrency.
-        outstanding = getattr(getattr(stream, "run", None), "exports_outstanding", None)
-        self._outstanding: dict[int, str] = outstanding if isinstance(outstanding, dict) else {}
+        self._outstanding = self.run.exports_outstanding if self.run is not None else {}
         self.clock_cap: datetime | None = None  # what Pardot's clock has settled, once known
 
     @property
@@ -359,8 +361,7 @@ class ExportSync:
         steps: dict[int, _Step] = {}  # windows prepared ahead (their exports created)
         for k, window in enumerate(windows):
             step = steps.pop(k) if k in steps else self._prepare(window, k, n)
-            self.log.debug("Stream %s: window %d of %d: %s", self.stream.name, k + 1, n,
-                           window.label())
+            self.log.debug("Stream %s: %s: %s", self.stream.name, _tag(k, n), window.label())
             self._ahead(windows, steps, k)
             if step.job is not None:
                 step.job = self._wait(step.job, k, n)  # None: the window is queried
@@ -393,9 +394,6 @@ class ExportSync:
         """Whether another export may be created ahead (module doc)."""
         return len(self._outstanding) < self.workers
 
-    def _hold(self, job: _Job) -> None:
-        self._outstanding[job.status.id] = self.stream.name
-
     def _release(self, job: _Job | None) -> None:
         if job is not None:
             self._outstanding.pop(job.status.id, None)
@@ -425,8 +423,7 @@ class ExportSync:
         while there is room (RunContext `next_stream`; each stream tries once a run), up to
         the first whose probe found its window small (so a run of small streams is not
         probed twice each)."""
-        run = getattr(self.stream, "run", None)
-        finder = getattr(run, "next_stream", None)
+        finder = self.run.next_stream if self.run is not None else None
         name = self.stream.name
         while finder is not None and self._room():
             following = finder(name)
@@ -442,9 +439,9 @@ class ExportSync:
         if window.start in self._resumable:
             return _Step(window, self._start(window))
         if self.clock_cap is not None and window.start >= self.clock_cap:
-            self.log.info("Stream %s: window %d of %d: %s starts past what Pardot's clock "
-                          "(an export's createdAt) has settled: left for the next run",
-                          self.stream.name, k + 1, n, window.label())
+            self.log.info("Stream %s: %s: %s starts past what Pardot's clock (an export's "
+                          "createdAt) has settled: left for the next run",
+                          self.stream.name, _tag(k, n), window.label())
             return _Step(window, skip=True)
         if self.mode == QUERY or self._generic_refused():
             return _Step(window)
@@ -460,16 +457,15 @@ class ExportSync:
             return _Step(window)
 
     def _generic_refused(self) -> bool:
-        run = getattr(self.stream, "run", None)
-        return bool(self.spec and self.spec.generic and getattr(run, "generic_refused", False))
+        return bool(self.spec and self.spec.generic and self.run and self.run.generic_refused)
 
     def _refuses_generic(self, exc: PardotAPIError) -> bool:
         """174 on a generic procedure: the account's flag is off. Every stream that needs
         one queries for the rest of the run; logged once."""
         if self.spec is None or not self.spec.generic or exc.code != UNKNOWN_PROCEDURE:
             return False
-        run = getattr(self.stream, "run", None)
-        if not getattr(run, "generic_refused", False):
+        run = self.run
+        if run is None or not run.generic_refused:
             self.log.warning(
                 "Pardot refused the generic v5 export procedure %s (error 174: this account "
                 "lacks the flag): streams that need one are read through the query API for "
@@ -552,10 +548,15 @@ class ExportSync:
                    delays=self._delays(window))
         self.log.info("Stream %s: resuming export %d for %s (recorded in state)",
                       self.stream.name, job.status.id, window.label())
-        self._inflight[window.start] = job
-        self._hold(job)
-        self._note_clock(job)
+        self._track(job)
         return job
+
+    def _track(self, job: _Job) -> None:
+        """The window's current export: in flight (state), outstanding (the run), and its
+        createdAt bounds the run."""
+        self._inflight[job.window.start] = job
+        self._outstanding[job.status.id] = self.stream.name
+        self._note_clock(job)
 
     def _note_clock(self, job: _Job) -> None:
         """An export's createdAt is Pardot's clock (the latest known bounds the run): windows
@@ -567,8 +568,7 @@ class ExportSync:
     def _delays(self, window: Window) -> Iterator[float]:
         """The poll waits: from this stream's recent exports, else this run's (the account's
         other streams)."""
-        run = getattr(self.stream, "run", None)
-        history = self.history or list(getattr(run, "export_history", None) or [])
+        history = self.history or (list(self.run.export_history) if self.run else [])
         days = (window.end - window.start).total_seconds() / 86400
         return poll_delays(self.poll_unit, expected_seconds(history, days))
 
@@ -593,9 +593,7 @@ class ExportSync:
         job.update(status)
         self.log.info("Stream %s: created export %d (%s) for %s", self.stream.name,
                       status.id, status.state or "?", window.label())
-        self._inflight[window.start] = job
-        self._hold(job)
-        self._note_clock(job)
+        self._track(job)
         self._emit_state()  # an interrupted run resumes this export
         return job
 
@@ -631,12 +629,11 @@ class ExportSync:
             delay = job.next_poll - now
             if status.state == "Waiting":  # a read at the limit tells whether it is stalled
                 delay = min(delay, job.waiting_since + self.waiting_limit - now)
-            self._note(f"window {k + 1} of {n}: export {status.id} is "
-                       f"{status.state or 'queued'}")
+            self._note(f"{_tag(k, n)}: export {status.id} is {status.state or 'queued'}")
             if delay > 0:
                 self.log.debug(
-                    "Stream %s: window %d of %d: export %d is %s; next poll in %s",
-                    self.stream.name, k + 1, n, status.id, status.state or "queued",
+                    "Stream %s: %s: export %d is %s; next poll in %s",
+                    self.stream.name, _tag(k, n), status.id, status.state or "queued",
                     duration(delay),
                 )
                 self.sleep(delay)
@@ -738,14 +735,14 @@ class ExportSync:
         progress = self._progress
         if progress is not None:
             progress.files(k + 1, n, 0, len(files))
-        self.log.debug("Stream %s: window %d of %d: downloading %d file(s), %d at a time",
-                       name, k + 1, n, len(files), min(self.workers, len(files) or 1))
+        self.log.debug("Stream %s: %s: downloading %d file(s), %d at a time", name,
+                       _tag(k, n), len(files), min(self.workers, len(files) or 1))
         downloader = Downloader(self.api.download, workers=self.workers, sleep=self.sleep)
         for kind, first, second in downloader.items(files):
             if kind == "file":
                 done += 1
-                self.log.debug("Stream %s: window %d of %d: file %d of %d downloaded (%d rows)",
-                               name, k + 1, n, done, len(files), second)
+                self.log.debug("Stream %s: %s: file %d of %d downloaded (%d rows)", name,
+                               _tag(k, n), done, len(files), second)
                 if progress is not None:
                     progress.files(k + 1, n, done, len(files))
                 continue
@@ -761,8 +758,8 @@ class ExportSync:
                 yield record
             rows += kept
             self._rows += kept  # (a download fails between batches, not in one)
-        self.log.debug("Stream %s: window %d of %d done: %d rows from %d file(s)",
-                       name, k + 1, n, rows, len(files))
+        self.log.debug("Stream %s: %s done: %d rows from %d file(s)", name, _tag(k, n),
+                       rows, len(files))
 
     @property
     def _progress(self) -> StreamProgress | None:
@@ -798,8 +795,8 @@ class ExportSync:
             seconds = max(0, round((status.updated_at - status.created_at).total_seconds()))
             hours = max(1, round((window.end - window.start).total_seconds() / 3600))
             self.history = [*self.history, [seconds, hours]][-HISTORY:]
-            shared = getattr(getattr(self.stream, "run", None), "export_history", None)
-            if isinstance(shared, list):
+            if self.run is not None:
+                shared = self.run.export_history
                 shared[:] = [*shared, [seconds, hours]][-HISTORY:]
         self._emit_state()
 
@@ -809,6 +806,14 @@ class ExportSync:
         exports = [job.to_state(self.signature, self.api_version) for job in jobs]
         self.stream.checkpoint_ranges(self.ranges, extra={
             "exports": exports or None, "export_history": self.history or None})
+
+
+def release_exports(run: RunContext, stream_name: str) -> None:
+    """A stream's sync ended: its exports not read by now are not this run's any more (kept
+    in state), and leave RunContext `exports_outstanding` (the module doc)."""
+    outstanding = run.exports_outstanding
+    for export_id in [k for k, name in outstanding.items() if name == stream_name]:
+        del outstanding[export_id]
 
 
 def _recorded_time(value: t.Any) -> datetime | None:
