@@ -28,15 +28,12 @@ def _h(rid: int, salt: int) -> int:
 
 # ---- opportunity -> prospects -------------------------------------------------------------
 def opportunity_prospect_ids(sim: Any, opportunity_id: int) -> list[int]:
-    """0 to 3 distinct prospects linked to an opportunity."""
-    ids = sim.store.tables["prospects"].ids[:sim.store.ctx.sizes.get("prospects", 0)]
+    """0 to 3 distinct prospects linked to an opportunity (among those generated at start)."""
     h = _h(opportunity_id, SALT)
-    if not ids:
-        return []
     picked: list[int] = []
     for j in range(h % 4):
-        pid = ids[mix(h + j) % len(ids)]
-        if pid not in picked:
+        pid = sim.store.ctx.ref("prospects", mix(h + j))
+        if pid is not None and pid not in picked:
             picked.append(pid)
     return picked
 
