@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 from .custom import CustomField, truth_value, value_builder
 from .http import ApiError, Request, Response, json_response
 from .rows import TRICKY, mix
+from .schema import camel
 
 # Keys a v3/v4 email click omits when null (DOC2020 `object-field-references.md`).
 OMIT_NULL = {"email_clicks": frozenset({"list_email_id", "drip_program_action_id",
@@ -253,9 +254,7 @@ def v5_stats(sim: Any, req: Request) -> Response:
     text = sim.knobs["list_email_stats_rates"] == "percent_text"
     body = {}
     for name, v in stats.items():
-        head, *rest = name.split("_")
-        key = head + "".join(p.title() for p in rest)
-        body[key] = f"{v:.2f}%" if text and v is not None and name in RATES else v
+        body[camel(name)] = f"{v:.2f}%" if text and v is not None and name in RATES else v
     return json_response(body)
 
 
