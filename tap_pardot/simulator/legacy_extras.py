@@ -150,6 +150,7 @@ def account_truth(sim: Any, account_id: int) -> dict[str, Any]:
 
 def describe(sim: Any, req: Request) -> Response:
     """`prospectAccount/do/describe`: every field's metadata (tamias/pardot-client's shape)."""
+    sim.legacy.check_version(int(req.params["v"]))
     fields = [{"@attributes": {"id": fid, "label": label, "required": required,
                                "custom": False, "type": kind, "has_options": False}}
               for fid, label, kind, required in STANDARD_ACCOUNT_FIELDS]
@@ -160,11 +161,6 @@ def describe(sim: Any, req: Request) -> Response:
         if f.options:
             entry["option"] = list(f.options)
         fields.append(entry)
-    acct, version = sim.knobs["account_api_version"], int(req.params["v"])
-    if acct == 4 and version == 3:
-        raise ApiError(88, "Your account must use version 4 of the API.")
-    if acct == 3 and version == 4:
-        raise ApiError(89, "Your account is unable to use version 4 of the API.")
     if (req.arg("format") or "xml") != "json":  # XML by default, as every v3/v4 reply
         parts = []
         for entry in fields:
