@@ -86,6 +86,11 @@ def test_account_singleton(api: Api) -> None:
     assert api.get("/api/v5/objects/account", params={"fields": "id,nope"}).status_code == 400
 
 
+def test_account_has_no_read_by_id(api: Api) -> None:
+    """A singleton: read without an id, no query (pardot-v5-objects.md, Account)."""
+    assert api.get("/api/v5/objects/account/1", params={"fields": "id"}).status_code == 404
+
+
 def test_external_activity_export_procedures(api: Api) -> None:
     for name, args in (("ExternalActivity/FilterByCreatedAt", {"createdAfter": AFTER}),
                        ("ExternalActivity/FilterByActivityDate", {"activityAfter": AFTER})):
