@@ -77,6 +77,15 @@ def test_added_objects_per_reading(api_factory: Callable[..., Api]) -> None:
         "fields": "id", "orderBy": "createdAt ASC", "createdAtAfter": AFTER}).status_code == 200
 
 
+def test_tagged_objects_created_filter_per_reading(api_factory: Callable[..., Api]) -> None:
+    """SRV's definition filters tagged objects by id only; the amp-labs map by createdAt too
+    (open question 26)."""
+    params = {"fields": "id", "createdAtAfter": AFTER}
+    assert api_factory().get("/api/v5/objects/tagged-objects", params=params).status_code == 400
+    amp: Api = api_factory({"v5_added_objects_dates": "amp_labs"})
+    assert amp.get("/api/v5/objects/tagged-objects", params=params).status_code == 200
+
+
 def test_account_singleton(api: Api) -> None:
     r = api.get("/api/v5/objects/account", params={"fields": "id,company,apiCallsUsed"})
     assert r.status_code == 200
