@@ -117,8 +117,8 @@ def register(sim: Any, r: Callable[..., None]) -> None:
             "url": sim.url, "seed": sim.seed, "credentials": sim.credentials,
             "streams": {n: len(t) for n, t in sim.store.tables.items()},
             # the API versions that serve each stream (a stream not served is not loaded)
-            "versions": {**{n: [v for v in (3, 4, 5) if (spec.v5_path or spec.v5_url
-                                                         if v == 5 else spec.v3_object)]
+            "versions": {**{n: [*((3, 4) if spec.v3_object else ()),
+                                *((5,) if spec.v5_path or spec.v5_url else ())]
                             for n, spec in STREAMS.items()},
                          **{n: list(d[2]) for n, d in DERIVED.items()}},
             "keys": {n: list(d[1]) for n, d in DERIVED.items()},

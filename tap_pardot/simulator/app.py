@@ -213,6 +213,8 @@ class Simulator:
         return json_response(self.v5.value(spec, row, fields))
 
     def _v5_read(self, req: Request) -> Response:
+        if req.params["path"] == "account":  # a singleton: read without an id (SRV)
+            raise ApiError(404, "Object not found", status=404)
         return self.v5.read(req, self._v5_object(req.params["path"]), req.params["id"])
 
     # ---- request pipeline ---------------------------------------------------------------------

@@ -38,6 +38,7 @@ PU, LA = "filter_by_prospect_updated_at", "filter_by_last_activity"
 AD = "filter_by_activity_date"  # external activities (seed 003): activity_after/_before
 _PREFIX = {C: "created", U: "updated", PU: "prospect_updated", LA: "last_activity",
            AD: "activity"}
+_COLUMN = {"last_activity": "last_activity_at", "activity": "activity_date"}  # by prefix
 
 # Objects with both generic procedures (pardot-api.md 4d): v5 object type, stream.
 _GENERIC_BOTH = (
@@ -648,8 +649,8 @@ class Exports:
                 return array("i", (i for i in range(len(table))
                                    if not dele[i] and table.ids[i] in accounts))
             want = wanted[args.get("deleted", False)]
-            if p in ("last_activity", "activity"):
-                get = table.column(f"{p}_date" if p == "activity" else "last_activity_at")
+            if p in _COLUMN:  # a date column of its own, not created or updated
+                get = table.column(_COLUMN[p])
                 idx = [i for i in range(len(table)) if in_range(get(i)) and dele[i] in want]
             else:
                 col = table.created if p == "created" else table.updated

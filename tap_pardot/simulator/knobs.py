@@ -6,6 +6,17 @@ import copy
 import threading
 from typing import Any
 
+# The objects of issue #10 and their default record counts (a data knob each).
+OBJECTS_10_COUNTS: dict[str, int] = {
+    "custom_redirects": 12, "dynamic_contents": 12, "dynamic_content_variations": 30,
+    "email_templates": 12, "engagement_studio_programs": 12, "external_activities": 200,
+    "files": 12, "folders": 12, "folder_contents": 40, "form_fields": 40, "form_handlers": 12,
+    "form_handler_fields": 30, "landing_pages": 12, "layout_templates": 12,
+    "lifecycle_stages": 6, "list_emails": 12, "tagged_objects": 40, "tracker_domains": 12,
+    "imports": 12, "account": 1,
+}
+OBJECTS_10 = tuple(OBJECTS_10_COUNTS)
+
 DEFAULT_KNOBS: dict[str, Any] = {
     # Account and clock
     "timezone": "America/New_York",
@@ -30,26 +41,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "visitor_page_views": {"count": 300, "clump_size": 0},
     "lifecycle_histories": {"count": 120, "clump_size": 0},
     # The objects of issue #10 (small: one page each by default)
-    "custom_redirects": {"count": 12, "clump_size": 0},
-    "dynamic_contents": {"count": 12, "clump_size": 0},
-    "dynamic_content_variations": {"count": 30, "clump_size": 0},
-    "email_templates": {"count": 12, "clump_size": 0},
-    "engagement_studio_programs": {"count": 12, "clump_size": 0},
-    "external_activities": {"count": 200, "clump_size": 0},
-    "files": {"count": 12, "clump_size": 0},
-    "folders": {"count": 12, "clump_size": 0},
-    "folder_contents": {"count": 40, "clump_size": 0},
-    "form_fields": {"count": 40, "clump_size": 0},
-    "form_handlers": {"count": 12, "clump_size": 0},
-    "form_handler_fields": {"count": 30, "clump_size": 0},
-    "landing_pages": {"count": 12, "clump_size": 0},
-    "layout_templates": {"count": 12, "clump_size": 0},
-    "lifecycle_stages": {"count": 6, "clump_size": 0},
-    "list_emails": {"count": 12, "clump_size": 0},
-    "tagged_objects": {"count": 40, "clump_size": 0},
-    "tracker_domains": {"count": 12, "clump_size": 0},
-    "imports": {"count": 12, "clump_size": 0},
-    "account": {"count": 1, "clump_size": 0},
+    **{name: {"count": n, "clump_size": 0} for name, n in OBJECTS_10_COUNTS.items()},
     "deleted_fraction": 0.05,
     "updated_fraction": 0.3,
     "out_of_order_fraction": 0.02,
@@ -171,11 +163,6 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "v3_undocumented_date_filter": "ignored",
 }
 
-OBJECTS_10 = ("custom_redirects", "dynamic_contents", "dynamic_content_variations",
-              "email_templates", "engagement_studio_programs", "external_activities", "files",
-              "folders", "folder_contents", "form_fields", "form_handlers",
-              "form_handler_fields", "landing_pages", "layout_templates", "lifecycle_stages",
-              "list_emails", "tagged_objects", "tracker_domains", "imports", "account")
 DATA_KNOBS = ("visitor_activities", "prospects", "list_memberships", "visitors",
               "prospect_accounts", "campaigns", "lists", "users", "tags", "custom_fields",
               "opportunities", "forms", "emails", "visits", "visitor_page_views",

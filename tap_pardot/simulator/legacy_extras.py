@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 from .custom import CustomField, truth_value, value_builder
 from .http import ApiError, Request, Response, json_response
 from .rows import TRICKY, mix
+from .schema import camel
 
 # Keys a v3/v4 email click omits when null (DOC2020 `object-field-references.md`).
 OMIT_NULL = {"email_clicks": frozenset({"list_email_id", "drip_program_action_id",
@@ -28,15 +29,12 @@ def _h(rid: int, salt: int) -> int:
 
 # ---- opportunity -> prospects -------------------------------------------------------------
 def opportunity_prospect_ids(sim: Any, opportunity_id: int) -> list[int]:
-    """0 to 3 distinct prospects linked to an opportunity."""
-    ids = sim.store.tables["prospects"].ids[:sim.store.ctx.sizes.get("prospects", 0)]
+    """0 to 3 distinct prospects linked to an opportunity (among those generated at start)."""
     h = _h(opportunity_id, SALT)
-    if not ids:
-        return []
     picked: list[int] = []
     for j in range(h % 4):
-        pid = ids[mix(h + j) % len(ids)]
-        if pid not in picked:
+        pid = sim.store.ctx.ref("prospects", mix(h + j))
+        if pid is not None and pid not in picked:
             picked.append(pid)
     return picked
 
@@ -152,6 +150,7 @@ def account_truth(sim: Any, account_id: int) -> dict[str, Any]:
 
 def describe(sim: Any, req: Request) -> Response:
     """`prospectAccount/do/describe`: every field's metadata (tamias/pardot-client's shape)."""
+    sim.legacy.check_version(int(req.params["v"]))
     fields = [{"@attributes": {"id": fid, "label": label, "required": required,
                                "custom": False, "type": kind, "has_options": False}}
               for fid, label, kind, required in STANDARD_ACCOUNT_FIELDS]
@@ -162,11 +161,6 @@ def describe(sim: Any, req: Request) -> Response:
         if f.options:
             entry["option"] = list(f.options)
         fields.append(entry)
-    acct, version = sim.knobs["account_api_version"], int(req.params["v"])
-    if acct == 4 and version == 3:
-        raise ApiError(88, "Your account must use version 4 of the API.")
-    if acct == 3 and version == 4:
-        raise ApiError(89, "Your account is unable to use version 4 of the API.")
     if (req.arg("format") or "xml") != "json":  # XML by default, as every v3/v4 reply
         parts = []
         for entry in fields:
@@ -256,9 +250,7 @@ def v5_stats(sim: Any, req: Request) -> Response:
     text = sim.knobs["list_email_stats_rates"] == "percent_text"
     body = {}
     for name, v in stats.items():
-        head, *rest = name.split("_")
-        key = head + "".join(p.title() for p in rest)
-        body[key] = f"{v:.2f}%" if text and v is not None and name in RATES else v
+        body[camel(name)] = f"{v:.2f}%" if text and v is not None and name in RATES else v
     return json_response(body)
 
 

@@ -356,6 +356,17 @@ SMALL_SPECIAL: dict[str, dict[str, Callable[[Ctx, int, int, int], Any]]] = {
                 "origin": _choice(["api", "ui"])},
     "account": {"company": _tricky(0), "level": _choice(["Advanced"]),
                 "maximum_daily_api_calls": lambda ctx, h, k, c: 100000},
+    # v3/v4 only (legacy_extras.py)
+    "email_clicks": {
+        "prospect_id": _ref("prospects", 5),
+        "url": lambda ctx, h, k, c: (_pick(h, k, TRICKY) if mix(h + k) % 4 == 0
+                                     else f"https://example.com/l/{h % 997}?utm=a,b&x=\"q\""),
+        # each optional id null about half the time: the v3/v4 reply then omits its key
+        "list_email_id": lambda ctx, h, k, c: _maybe(h, k, ctx.ref("list_emails", h >> 9), 50),
+        "drip_program_action_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 90, 70),
+        "email_template_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 40, 60),
+        "tracker_redirect_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 30, 60),
+    },
 }
 
 
@@ -399,18 +410,3 @@ def builder_for(name: str, fields: list[tuple[str, str]],
 
         return build_custom_field
     return generic
-
-
-# ---- v3/v4-only objects and list emails (legacy_extras.py) --------------------------------
-SMALL_SPECIAL.update({
-    "email_clicks": {
-        "prospect_id": _ref("prospects", 5),
-        "url": lambda ctx, h, k, c: (_pick(h, k, TRICKY) if mix(h + k) % 4 == 0
-                                     else f"https://example.com/l/{h % 997}?utm=a,b&x=\"q\""),
-        # each optional id null about half the time: the v3/v4 reply then omits its key
-        "list_email_id": lambda ctx, h, k, c: _maybe(h, k, ctx.ref("list_emails", h >> 9), 50),
-        "drip_program_action_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 90, 70),
-        "email_template_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 40, 60),
-        "tracker_redirect_id": lambda ctx, h, k, c: _maybe(h, k, 1 + mix(h + k) % 30, 60),
-    },
-})

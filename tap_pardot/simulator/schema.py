@@ -113,10 +113,12 @@ V5_FILTERS: dict[str, str] = {
 }
 # The other reading of the objects added after 2023 (knob `v5_added_objects_dates`,
 # "amp_labs"): the amp-labs filter map as the landscape report quotes it, form fields
-# filterable by createdAt only, folder contents by nothing but id (pardot-v5-objects.md).
+# filterable by createdAt only, folder contents by nothing but id, tagged objects (no query
+# in 2023: SRV's id only by default) by createdAt too (pardot-v5-objects.md; open question 26).
 V5_AMP_LABS: dict[str, tuple[str, str]] = {  # stream -> (sorts, filters)
     "form_fields": ("id, created_at", "id, created_at"),
     "folder_contents": ("id", "id"),
+    "tagged_objects": ("id", "id, created_at"),
 }
 V5_NULLABLE = {"prospects": ("user_id",), "opportunities": ("closed_at",),
                "visits": ("prospect_id",), "folders": ("parent_folder_id",)}

@@ -77,6 +77,15 @@ def test_added_objects_per_reading(api_factory: Callable[..., Api]) -> None:
         "fields": "id", "orderBy": "createdAt ASC", "createdAtAfter": AFTER}).status_code == 200
 
 
+def test_tagged_objects_created_filter_per_reading(api_factory: Callable[..., Api]) -> None:
+    """SRV's definition filters tagged objects by id only; the amp-labs map by createdAt too
+    (open question 26)."""
+    params = {"fields": "id", "createdAtAfter": AFTER}
+    assert api_factory().get("/api/v5/objects/tagged-objects", params=params).status_code == 400
+    amp: Api = api_factory({"v5_added_objects_dates": "amp_labs"})
+    assert amp.get("/api/v5/objects/tagged-objects", params=params).status_code == 200
+
+
 def test_account_singleton(api: Api) -> None:
     r = api.get("/api/v5/objects/account", params={"fields": "id,company,apiCallsUsed"})
     assert r.status_code == 200
@@ -84,6 +93,11 @@ def test_account_singleton(api: Api) -> None:
     assert set(body) == {"id", "company", "apiCallsUsed"}
     assert body["apiCallsUsed"] >= 1
     assert api.get("/api/v5/objects/account", params={"fields": "id,nope"}).status_code == 400
+
+
+def test_account_has_no_read_by_id(api: Api) -> None:
+    """A singleton: read without an id, no query (pardot-v5-objects.md, Account)."""
+    assert api.get("/api/v5/objects/account/1", params={"fields": "id"}).status_code == 404
 
 
 def test_external_activity_export_procedures(api: Api) -> None:
