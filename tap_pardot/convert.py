@@ -288,7 +288,8 @@ class RecordConverter:
                       and (hi is None or c <= hi)]
             if len(inside) == 1:
                 return inside[0]
-        self.first_occurrences += 1
+        if first < second:  # a repeated hour (a skipped one, spring-forward, reads later)
+            self.first_occurrences += 1
         return first
 
     def to_utc_iso(

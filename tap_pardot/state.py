@@ -102,6 +102,14 @@ class StateError(ValueError):
     """The state cannot be used (no start date, an unreadable bookmark)."""
 
 
+def tie_id(state: t.Mapping[str, t.Any]) -> int | None:
+    """The id already emitted at the state's bookmark (`tie_break`), if it is that
+    bookmark's."""
+    tie = state.get("tie_break") or {}
+    same = tie.get("updated_at") and tie["updated_at"] == state.get("replication_key_value")
+    return int(tie["id"]) if same else None
+
+
 class Checkpoints(_Base):
     """State for PardotStream: `checkpoint()` at safe points, `resume_point()` to start."""
 
@@ -213,8 +221,7 @@ class Checkpoints(_Base):
             msg = "Setting `start_date` is required"
             raise StateError(msg)
         start = start.astimezone(dt.timezone.utc)
-        tie = self.stream_state.get("tie_break") or {}
-        value = self.stream_state.get("replication_key_value")
-        if tie.get("updated_at") and tie["updated_at"] == value and parse_utc(value) == start:
-            return start, int(tie["id"])
+        tie = tie_id(self.stream_state)
+        if tie is not None and parse_utc(self.stream_state["replication_key_value"]) == start:
+            return start, tie
         return start, None

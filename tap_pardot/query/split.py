@@ -27,6 +27,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_pardot.client import pardot_error
+from tap_pardot.state import tie_id
 from tap_pardot.times import SECOND, parse_utc
 
 if t.TYPE_CHECKING:
@@ -106,6 +107,4 @@ def checkpointed(stream: PlanStream, floor: dt.datetime) -> tuple[dt.datetime, i
     bookmark = parse_utc(value) if value else floor
     if bookmark < floor:
         return floor, None
-    tie = state.get("tie_break") or {}
-    same = tie.get("updated_at") and tie["updated_at"] == value
-    return bookmark, int(tie["id"]) if same else None
+    return bookmark, tie_id(state)
